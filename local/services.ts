@@ -1,0 +1,184 @@
+/**
+ * The embedded local services: Kinesis (kinesalite), S3 (s3rver) and DynamoDB (dynalite), real
+ * servers in this process on loopback, on free ports unless ports are given. Used by `etl-local`,
+ * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
+ * DESIGN.md ("Local services"): s3rver ignores conditional writes and has no AbortMultipartUpload,
+ * so nothing here claims fencing on S3; checkpoints live in DynamoDB, where dynalite enforces
+ * conditional writes.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kinesalite from 'kinesalite';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { baseClientConfig } from '../common/aws.js';
+import { sleep } from '../common/retry.js';
+import { LocalServiceError } from './errors.js';
+
+/** The loopback address every local service listens on. */
+export const LOCAL_HOST = '127.0.0.1';
+/** The region and credentials the local services are used with (any values work; these are fixed for clarity). */
+export const LOCAL_REGION = 'us-east-1';
+const LOCAL_ACCESS_KEY_ID = 'S3RVER'; // s3rver accepts only its own key pair
+const LOCAL_SECRET_ACCESS_KEY = 'S3RVER';
+
+/** What to start and create. */
+export interface LocalServicesOptions {
+  /** Kinesis port; 0 or absent for a free port. */
+  readonly kinesisPort?: number;
+  /** S3 port; 0 or absent for a free port. */
+  readonly s3Port?: number;
+  /** DynamoDB port; 0 or absent for a free port. */
+  readonly dynamodbPort?: number;
+  /** Where s3rver keeps its objects; a new temporary directory (removed on stop) when absent. */
+  readonly s3Directory?: string;
+  /** Streams to create, with their shard counts. */
+  readonly streams?: readonly { name: string; shards: number }[];
+  /** Buckets to create. */
+  readonly buckets?: readonly string[];
+  /** Checkpoint tables to create (partition key `key`, string). */
+  readonly tables?: readonly string[];
+}
+
+/** The running services. */
+export interface LocalServices {
+  /** Endpoint URLs of each service. */
+  readonly endpoints: { readonly kinesis: string; readonly s3: string; readonly dynamodb: string };
+  /** Exactly the environment variables another process needs to use these services. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The directory s3rver stores objects in. */
+  readonly s3Directory: string;
+  /** Creates a stream (waits until ACTIVE). */
+  createStream(name: string, shards: number): Promise<void>;
+  /** Creates a bucket. */
+  createBucket(name: string): Promise<void>;
+  /** Creates a checkpoint table. */
+  createTable(name: string): Promise<void>;
+  /** Stops every server (and removes the temporary S3 directory if it made one). */
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+/** Starts kinesalite, s3rver and dynalite, then creates the requested streams, buckets and tables. */
+export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
+  const servers: Server[] = [];
+  let s3: S3rver | undefined;
+  let ownDirectory: string | undefined;
+  try {
+    const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+    servers.push(kinesisServer);
+    const kinesisPort = await listen(kinesisServer, options.kinesisPort ?? 0);
+
+    const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    servers.push(dynamoServer);
+    const dynamodbPort = await listen(dynamoServer, options.dynamodbPort ?? 0);
+
+    let s3Directory = options.s3Directory;
+    if (s3Directory === undefined) {
+      ownDirectory = await mkdtemp(join(tmpdir(), 'etl-s3-'));
+      s3Directory = ownDirectory;
+    } else {
+      await mkdir(s3Directory, { recursive: true });
+    }
+    s3 = new S3rver({ address: LOCAL_HOST, port: options.s3Port ?? 0, silent: true, directory: s3Directory, vhostBuckets: false });
+    const s3Address = await s3.run();
+
+    const endpoints = {
+      kinesis: `http://${LOCAL_HOST}:${kinesisPort}`,
+      s3: `http://${LOCAL_HOST}:${s3Address.port}`,
+      dynamodb: `http://${LOCAL_HOST}:${dynamodbPort}`,
+    };
+    const env = {
+      AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
+    };
+    const credentials = { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: LOCAL_SECRET_ACCESS_KEY };
+    const kinesis = new KinesisClient({ ...baseClientConfig({ region: LOCAL_REGION, endpoint: endpoints.kinesis }), credentials });
+    const s3Client = new S3Client({ ...baseClientConfig({ region: LOCAL_REGION, endpoint: endpoints.s3 }), credentials, forcePathStyle: true });
+    const dynamo = new DynamoDBClient({ ...baseClientConfig({ region: LOCAL_REGION, endpoint: endpoints.dynamodb }), credentials });
+
+    const services: LocalServices = {
+      endpoints,
+      env,
+      s3Directory,
+      async createStream(name, shards) {
+        try {
+          await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+          for (let i = 0; i < 200; i += 1) {
+            const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+            if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+            await sleep(25);
+          }
+          throw new LocalServiceError(`stream ${name} did not become ACTIVE`);
+        } catch (error) {
+          if (error instanceof LocalServiceError) throw error;
+          throw new LocalServiceError(`could not create stream ${name} with ${shards} shards`, { cause: error });
+        }
+      },
+      async createBucket(name) {
+        try {
+          await s3Client.send(new CreateBucketCommand({ Bucket: name }));
+        } catch (error) {
+          throw new LocalServiceError(`could not create bucket ${name}`, { cause: error });
+        }
+      },
+      async createTable(name) {
+        try {
+          await dynamo.send(
+            new CreateTableCommand({
+              TableName: name,
+              AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+              KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          );
+        } catch (error) {
+          throw new LocalServiceError(`could not create table ${name}`, { cause: error });
+        }
+      },
+      async stop() {
+        kinesis.destroy();
+        s3Client.destroy();
+        dynamo.destroy();
+        await Promise.all([...servers.map(close), s3?.close()]);
+        if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
+      },
+    };
+    for (const stream of options.streams ?? []) await services.createStream(stream.name, stream.shards);
+    for (const bucket of options.buckets ?? []) await services.createBucket(bucket);
+    for (const table of options.tables ?? []) await services.createTable(table);
+    return services;
+  } catch (error) {
+    await Promise.all([...servers.map(close), s3?.httpServer ? s3.close() : undefined]);
+    if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
+    if (error instanceof LocalServiceError) throw error;
+    throw new LocalServiceError('could not start the local services', { cause: error });
+  }
+}

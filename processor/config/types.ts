@@ -1,0 +1,97 @@
+/**
+ * The processor's typed configuration, produced once at start-up from the runtime properties
+ * (see `common/properties` for the catalogue and `./load.ts` for the sources and their precedence).
+ */
+
+/** Where a shard without a checkpoint starts. */
+export type InitialPosition =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date };
+
+/** The one source. */
+export type SourceConfig =
+  | {
+      readonly kind: 'kinesis';
+      /** Stream name (an ARN is reduced to its name, and its region used when no region is given). */
+      readonly streamName: string;
+      /** The stream ARN, when one was given. */
+      readonly streamArn?: string;
+      readonly region?: string;
+      readonly initialPosition: InitialPosition;
+    }
+  | {
+      readonly kind: 'kafka';
+      readonly bootstrapServers: readonly string[];
+      readonly topic: string;
+      readonly groupId: string;
+    };
+
+/** The S3 sink. */
+export interface S3SinkConfig {
+  readonly kind: 's3';
+  readonly bucket: string;
+  /** The key prefix for data: the path of OutputBucket (if any) joined with OutputPrefix; '' or ending in '/'. */
+  readonly prefix: string;
+  /** The key prefix for dead-letter output: the path of OutputBucket joined with OutputErrorPrefix; '' or ending in '/'. */
+  readonly errorPrefix: string;
+  readonly format: 'parquet' | 'json';
+  readonly parquetEncoder: 'parquet-wasm' | 'parquetjs-lite';
+  readonly parquetCompression: 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
+  readonly partitionTemplate: string;
+  readonly rolloverSizeBytes: number;
+  readonly rolloverIntervalMs: number;
+  readonly inactivityIntervalMs: number;
+}
+
+/** The Kinesis sink (at-least-once). */
+export interface KinesisSinkConfig {
+  readonly kind: 'kinesis';
+  readonly streamName: string;
+  readonly streamArn?: string;
+  readonly region?: string;
+}
+
+/** The Kafka sink. */
+export interface KafkaSinkConfig {
+  readonly kind: 'kafka';
+  readonly bootstrapServers: readonly string[];
+  readonly topic: string;
+}
+
+/** The OpenSearch sink. */
+export interface OpenSearchSinkConfig {
+  readonly kind: 'opensearch';
+  readonly endpoint: string;
+  readonly region?: string;
+  readonly bulkFlushMaxBytes: number;
+  readonly bulkFlushMaxActions: number;
+  readonly bulkFlushIntervalMs: number;
+}
+
+/** The Discard sink. */
+export interface DiscardSinkConfig {
+  readonly kind: 'discard';
+}
+
+/** Any sink. */
+export type SinkConfig = S3SinkConfig | KinesisSinkConfig | KafkaSinkConfig | OpenSearchSinkConfig | DiscardSinkConfig;
+
+/** The whole configuration of one processor. */
+export interface ProcessorConfig {
+  readonly applicationName: string;
+  readonly source: SourceConfig;
+  /** At least one. */
+  readonly sinks: readonly SinkConfig[];
+  readonly checkpointIntervalMs: number;
+  /** DynamoDB table of the checkpoints; absent: positions are not kept across restarts. */
+  readonly checkpointTable?: string;
+  /** A built-in schema name or a schema file path. */
+  readonly eventSchema: string;
+  readonly statusIntervalMs: number;
+  readonly metricsNamespace: string;
+  /** 0: no health endpoint. */
+  readonly healthCheckPort: number;
+  /** Every property's resolved raw value and where it came from, for the start-up log. */
+  readonly resolved: Readonly<Record<string, { readonly value: string; readonly from: 'default' | 'properties-file' | 'environment-json' | 'environment' | 'flag' }>>;
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Launches etl-processor from its TypeScript source through tsx's loader (a runtime dependency),
+// so `npx etl-processor` works right after `npm ci` with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+await import(new URL('../../processor/cli.ts', import.meta.url).href);
