@@ -1,0 +1,211 @@
+/**
+ * The pipeline: source batches -> decode/validate -> every sink, rejected records -> dead letters;
+ * a checkpoint every interval (between batches, so the positions are an exact barrier), and a
+ * final one on stop. Shard readers hand over batches through a bounded queue: when the sinks are
+ * slower than the source, readers wait (backpressure) instead of piling records up in memory.
+ */
+import type { Logger } from '../common/log.js';
+import { describeError } from '../common/errors.js';
+import type { CheckpointCoordinator, CheckpointResult } from './checkpoint/coordinator.js';
+import type { DecodeResult } from './formats/types.js';
+import type { Sink, SinkRecord } from './lifecycle.js';
+import type { DeadLetterOutput } from './sinks/dead-letter.js';
+import type { Source, SourceBatch } from './sources/types.js';
+
+/** Counters of a running pipeline. */
+export interface PipelineStats {
+  /** Records read from the source. */
+  readonly eventsIn: number;
+  /** Valid events handed to the sinks. */
+  readonly eventsValid: number;
+  /** Records rejected (to the dead letters). */
+  readonly eventsRejected: number;
+  /** Per sink: events made visible at the destination. */
+  readonly eventsOut: Readonly<Record<string, number>>;
+  readonly checkpoints: number;
+  readonly lastCheckpoint?: CheckpointResult;
+  readonly millisBehindLatest: number;
+  readonly activeShards: number;
+  readonly queuedBatches: number;
+}
+
+/** What the pipeline is made of. */
+export interface PipelineOptions {
+  readonly source: Source;
+  readonly decode: (bytes: Uint8Array) => DecodeResult;
+  readonly sinks: readonly Sink[];
+  readonly deadLetters: DeadLetterOutput;
+  readonly coordinator: CheckpointCoordinator;
+  readonly checkpointIntervalMs: number;
+  readonly log: Logger;
+  /** Batches queued between the readers and the pipeline before readers wait. @default 16 */
+  readonly maxQueuedBatches?: number;
+}
+
+/** One running pipeline. */
+export class Pipeline {
+  readonly #o: PipelineOptions;
+  readonly #queue: SourceBatch[] = [];
+  readonly #spaceWaiters: (() => void)[] = [];
+  readonly #positions: Record<string, string> = {};
+  #wakeLoop: (() => void) | undefined;
+  #stopping = false;
+  #sourceStopped = false;
+  #checkpointDue = false;
+  #checkpointRequests: ((result: CheckpointResult) => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #eventsIn = 0;
+  #eventsValid = 0;
+  #eventsRejected = 0;
+  #checkpoints = 0;
+  #lastCheckpoint: CheckpointResult | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+  }
+
+  /** Recovers, starts the sinks and the source; resolves once running. `done` settles when it ends. */
+  async start(): Promise<void> {
+    const positions = await this.#o.coordinator.recover();
+    Object.assign(this.#positions, positions);
+    for (const sink of this.#o.sinks) await sink.start();
+    await this.#o.source.start(positions, (batch) => this.#emit(batch));
+    this.#timer = setInterval(() => {
+      this.#checkpointDue = true;
+      this.#wakeLoop?.();
+    }, this.#o.checkpointIntervalMs);
+    this.#timer.unref();
+    this.#done = this.#loop();
+  }
+
+  /** Settles when the pipeline ends: resolves after a clean stop, rejects on a fatal error. */
+  get done(): Promise<void> {
+    if (!this.#done) throw new Error('pipeline not started');
+    return this.#done;
+  }
+
+  /** Counters. */
+  stats(): PipelineStats {
+    const eventsOut: Record<string, number> = {};
+    for (const sink of this.#o.sinks) eventsOut[sink.name] = sink.eventsOut;
+    return {
+      eventsIn: this.#eventsIn,
+      eventsValid: this.#eventsValid,
+      eventsRejected: this.#eventsRejected,
+      eventsOut,
+      checkpoints: this.#checkpoints,
+      ...(this.#lastCheckpoint ? { lastCheckpoint: this.#lastCheckpoint } : {}),
+      millisBehindLatest: this.#o.source.millisBehindLatest(),
+      activeShards: this.#o.source.activeShards(),
+      queuedBatches: this.#queue.length,
+    };
+  }
+
+  /** Asks for a checkpoint now; resolves when it has committed. */
+  checkpointNow(): Promise<CheckpointResult> {
+    return new Promise((resolve) => {
+      this.#checkpointRequests.push(resolve);
+      this.#checkpointDue = true;
+      this.#wakeLoop?.();
+    });
+  }
+
+  /** Stops reading, handles what was read, takes a final checkpoint; resolves when done. */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#o.log.info('stopping: no more reads; final checkpoint follows');
+      for (const wake of this.#spaceWaiters.splice(0)) wake();
+      await this.#o.source.stop();
+      this.#sourceStopped = true;
+      this.#wakeLoop?.();
+    }
+    await this.#done;
+  }
+
+  async #emit(batch: SourceBatch): Promise<void> {
+    this.#queue.push(batch);
+    this.#wakeLoop?.();
+    const max = this.#o.maxQueuedBatches ?? 16;
+    while (this.#queue.length >= max && !this.#stopping) {
+      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+    }
+  }
+
+  async #loop(): Promise<void> {
+    const failure = this.#o.source.failed.then((error) => {
+      throw error;
+    });
+    failure.catch(() => undefined);
+    try {
+      while (true) {
+        const batch = this.#queue.shift();
+        if (batch) {
+          this.#spaceWaiters.shift()?.();
+          await this.#handle(batch);
+        }
+        if (this.#checkpointDue) await this.#checkpoint();
+        if (batch) continue;
+        if (this.#sourceStopped) break;
+        await Promise.race([new Promise<void>((resolve) => (this.#wakeLoop = resolve)), failure]);
+        this.#wakeLoop = undefined;
+      }
+      // Stopping: the source is stopped, the queue is drained; make everything read visible.
+      await this.#checkpoint();
+      this.#o.coordinator.close();
+    } catch (error) {
+      this.#o.log.error('pipeline failed', { error: describeError(error) });
+      await this.#o.source.stop().catch(() => undefined);
+      throw error;
+    } finally {
+      if (this.#timer) clearInterval(this.#timer);
+      for (const wake of this.#spaceWaiters.splice(0)) wake();
+      for (const sink of this.#o.sinks) await sink.close().catch(() => undefined);
+    }
+  }
+
+  async #handle(batch: SourceBatch): Promise<void> {
+    const records = batch.records;
+    if (records.length > 0) {
+      const valid: SinkRecord[] = [];
+      const decode = this.#o.decode;
+      const now = Date.now();
+      for (const record of records) {
+        const result = decode(record.data);
+        if (result.ok) valid.push({ event: result.event, raw: record.data, origin: record.origin });
+        else {
+          this.#eventsRejected += 1;
+          this.#o.deadLetters.add({ reason: result.reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
+        }
+      }
+      this.#eventsIn += records.length;
+      this.#eventsValid += valid.length;
+      for (const sink of this.#o.sinks) await sink.write(valid);
+      await this.#o.deadLetters.flush();
+    }
+    this.#positions[batch.shard] = batch.position;
+  }
+
+  /** Records rejected by a sink after decoding (e.g. a partition that cannot be rendered). */
+  rejectFromSink(record: SinkRecord, reason: string): void {
+    this.#eventsRejected += 1;
+    this.#eventsValid -= 1;
+    this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.raw, rejectedAtMs: Date.now() });
+  }
+
+  async #checkpoint(): Promise<void> {
+    this.#checkpointDue = false;
+    const result = await this.#o.coordinator.checkpoint(this.#positions);
+    this.#checkpoints += 1;
+    this.#lastCheckpoint = result;
+    this.#o.log.info('checkpoint committed', {
+      checkpointId: result.checkpointId,
+      durationMs: Math.round(result.durationMs),
+      preCommitMs: Math.round(result.phases.preCommitMs),
+      persistMs: Math.round(result.phases.persistMs),
+      commitMs: Math.round(result.phases.commitMs),
+    });
+    for (const resolve of this.#checkpointRequests.splice(0)) resolve(result);
+  }
+}

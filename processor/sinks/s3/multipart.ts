@@ -1,0 +1,111 @@
+/**
+ * The S3 side of the two-phase commit: a finished part file is uploaded as the parts of a
+ * multipart upload that is NOT completed, so the object does not exist yet (pre-commit); the upload
+ * is completed when the checkpoint that holds it commits. Completing is idempotent: an upload
+ * already completed (NoSuchUpload, and the object is there) counts as done. Keys are unique per
+ * part file, so an existing object at the key can only be this upload's.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  NoSuchUpload,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { retry } from '../../../common/retry.js';
+import { SinkError } from '../errors.js';
+
+/** Size of every part but the last (S3 wants at least 5 MiB but for the last). */
+export const PART_SIZE_BYTES = 8 * 1024 * 1024;
+
+/** A multipart upload whose parts are all sent, waiting to be completed. JSON-serialisable. */
+export interface PendingUpload {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly parts: readonly { readonly PartNumber: number; readonly ETag: string }[];
+  /** Events in the file. */
+  readonly records: number;
+  /** File size in bytes. */
+  readonly bytes: number;
+}
+
+/** Uploads `body` as the parts of a new multipart upload, and leaves it open. */
+export async function uploadUncommitted(
+  client: S3Client,
+  target: { bucket: string; key: string; contentType: string; records: number },
+  body: Uint8Array,
+  onUploadCreated?: (uploadId: string) => Promise<void> | void,
+): Promise<PendingUpload> {
+  const { bucket, key } = target;
+  let uploadId: string | undefined;
+  try {
+    const created = await retry(() =>
+      client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: target.contentType })),
+    );
+    uploadId = created.UploadId;
+    if (!uploadId) throw new SinkError(`CreateMultipartUpload for s3://${bucket}/${key} returned no upload id`);
+    await onUploadCreated?.(uploadId);
+    const parts: { PartNumber: number; ETag: string }[] = [];
+    const count = Math.max(1, Math.ceil(body.byteLength / PART_SIZE_BYTES));
+    for (let i = 0; i < count; i += 1) {
+      const chunk = body.subarray(i * PART_SIZE_BYTES, Math.min(body.byteLength, (i + 1) * PART_SIZE_BYTES));
+      const id = uploadId;
+      const out = await retry(() =>
+        client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: id, PartNumber: i + 1, Body: chunk, ContentLength: chunk.byteLength })),
+      );
+      if (!out.ETag) throw new SinkError(`UploadPart ${i + 1} of s3://${bucket}/${key} returned no ETag`);
+      parts.push({ PartNumber: i + 1, ETag: out.ETag });
+    }
+    return { bucket, key, uploadId, parts, records: target.records, bytes: body.byteLength };
+  } catch (error) {
+    if (error instanceof SinkError) throw error;
+    throw new SinkError(`could not upload the parts of s3://${bucket}/${key}${uploadId ? ` (upload ${uploadId})` : ''}`, {
+      cause: error,
+      retriable: true,
+    });
+  }
+}
+
+/** Completes a pending upload; an upload completed before (the object exists) counts as success. */
+export async function completeUpload(client: S3Client, pending: PendingUpload): Promise<'completed' | 'already-completed'> {
+  const { bucket, key, uploadId } = pending;
+  try {
+    await retry(() =>
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: pending.parts.map((p) => ({ PartNumber: p.PartNumber, ETag: p.ETag })) },
+        }),
+      ),
+    );
+    return 'completed';
+  } catch (error) {
+    const noSuchUpload = error instanceof NoSuchUpload || (error as { name?: string }).name === 'NoSuchUpload';
+    if (noSuchUpload) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return 'already-completed';
+      } catch (headError) {
+        throw new SinkError(`upload ${uploadId} of s3://${bucket}/${key} is gone and the object does not exist: its output is lost`, {
+          cause: headError,
+        });
+      }
+    }
+    throw new SinkError(`could not complete upload ${uploadId} of s3://${bucket}/${key}`, { cause: error, retriable: true });
+  }
+}
+
+/** Aborts an upload (best effort: the bucket's lifecycle rule removes what this misses). */
+export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
+  try {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Part files per partition, rolled on size, on age, on inactivity and at every checkpoint. A rolled
+ * file is uploaded at once as an uncommitted multipart upload (invisible); `preCommit` rolls every
+ * open file and returns all uploads since the last checkpoint, and `commit` completes them.
+ * Generic over what a file holds, so events and dead letters share it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '../../../common/log.js';
+import { completeUpload, uploadUncommitted, type PendingUpload } from './multipart.js';
+
+/** Builds one file. */
+export interface PartBuilder<T> {
+  append(item: T): void;
+  readonly count: number;
+  readonly estimatedBytes: number;
+  finish(): Promise<Uint8Array>;
+}
+
+/** What a partitioned writer needs. */
+export interface PartitionedWriterOptions<T> {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix, '' or ending in '/'. */
+  readonly keyPrefix: string;
+  readonly extension: string;
+  readonly contentType: string;
+  readonly newBuilder: () => PartBuilder<T>;
+  /** The partition path of an item: '' or ending in '/'. */
+  readonly partitionOf: (item: T) => string;
+  readonly rolloverSizeBytes: number;
+  readonly rolloverIntervalMs: number;
+  readonly inactivityIntervalMs: number;
+  readonly log: Logger;
+  /** Uploads run at most this many at once. @default 8 */
+  readonly uploadConcurrency?: number;
+  /** Called with each upload id before its first part is sent. */
+  readonly onUploadCreated?: (bucket: string, key: string, uploadId: string) => Promise<void> | void;
+}
+
+interface OpenFile<T> {
+  readonly partition: string;
+  readonly builder: PartBuilder<T>;
+  readonly openedAt: number;
+  lastAppendAt: number;
+}
+
+/** Runs `tasks` with at most `limit` at once, keeping their order in the result. */
+async function mapLimit<A, B>(items: readonly A[], limit: number, fn: (item: A) => Promise<B>): Promise<B[]> {
+  const results: B[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** Writes items into rolling part files, one open file per partition. */
+export class PartitionedWriter<T> {
+  readonly #o: PartitionedWriterOptions<T>;
+  readonly #open = new Map<string, OpenFile<T>>();
+  #uploaded: PendingUpload[] = [];
+  readonly #runId: string;
+  #sequence = 0;
+  #lastDueCheck = 0;
+
+  constructor(options: PartitionedWriterOptions<T>) {
+    this.#o = options;
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    this.#runId = `${stamp}-${randomBytes(4).toString('hex')}`;
+  }
+
+  /** Open files now. */
+  get openFiles(): number {
+    return this.#open.size;
+  }
+
+  /** Items in open files, not yet uploaded. */
+  get bufferedItems(): number {
+    let n = 0;
+    for (const f of this.#open.values()) n += f.builder.count;
+    return n;
+  }
+
+  /** Adds items; rolls (and uploads) any file that reaches the size limit, or is due by age. */
+  async append(items: readonly T[], now = Date.now()): Promise<void> {
+    const full: OpenFile<T>[] = [];
+    for (const item of items) {
+      const partition = this.#o.partitionOf(item);
+      let file = this.#open.get(partition);
+      if (!file) {
+        file = { partition, builder: this.#o.newBuilder(), openedAt: now, lastAppendAt: now };
+        this.#open.set(partition, file);
+      }
+      file.builder.append(item);
+      file.lastAppendAt = now;
+      if (file.builder.estimatedBytes >= this.#o.rolloverSizeBytes) {
+        this.#open.delete(partition);
+        full.push(file);
+      }
+    }
+    if (full.length > 0) await this.#roll(full);
+    if (now - this.#lastDueCheck >= 1000) {
+      this.#lastDueCheck = now;
+      await this.rollDue(now);
+    }
+  }
+
+  /** Rolls files open longer than the rollover interval or idle longer than the inactivity interval. */
+  async rollDue(now = Date.now()): Promise<void> {
+    const due: OpenFile<T>[] = [];
+    for (const [partition, file] of this.#open) {
+      if (now - file.openedAt >= this.#o.rolloverIntervalMs || now - file.lastAppendAt >= this.#o.inactivityIntervalMs) {
+        this.#open.delete(partition);
+        due.push(file);
+      }
+    }
+    if (due.length > 0) await this.#roll(due);
+  }
+
+  /** Rolls every open file and returns every upload made since the last call. */
+  async preCommit(): Promise<PendingUpload[]> {
+    const all = [...this.#open.values()];
+    this.#open.clear();
+    await this.#roll(all);
+    const uploaded = this.#uploaded;
+    this.#uploaded = [];
+    return uploaded;
+  }
+
+  /** Completes uploads (idempotently). Returns the number of items made visible. */
+  async commit(pending: readonly PendingUpload[]): Promise<number> {
+    const outcomes = await mapLimit(pending, this.#o.uploadConcurrency ?? 8, (p) => completeUpload(this.#o.client, p));
+    const again = outcomes.filter((o) => o === 'already-completed').length;
+    if (again > 0) this.#o.log.info('uploads were completed before (recovery)', { count: again });
+    return pending.reduce((sum, p) => sum + p.records, 0);
+  }
+
+  async #roll(files: readonly OpenFile<T>[]): Promise<void> {
+    const nonEmpty = files.filter((f) => f.builder.count > 0);
+    const uploads = await mapLimit(nonEmpty, this.#o.uploadConcurrency ?? 8, async (file) => {
+      this.#sequence += 1;
+      const key = `${this.#o.keyPrefix}${file.partition}part-${this.#runId}-${String(this.#sequence).padStart(6, '0')}${this.#o.extension}`;
+      const records = file.builder.count;
+      const body = await file.builder.finish();
+      return uploadUncommitted(
+        this.#o.client,
+        { bucket: this.#o.bucket, key, contentType: this.#o.contentType, records },
+        body,
+        this.#o.onUploadCreated ? (uploadId) => this.#o.onUploadCreated!(this.#o.bucket, key, uploadId) : undefined,
+      );
+    });
+    this.#uploaded.push(...uploads);
+  }
+}

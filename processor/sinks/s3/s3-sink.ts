@@ -1,0 +1,128 @@
+/**
+ * The S3 sink: events into Parquet or JSON-lines part files, partitioned Hive-style by a template
+ * over event fields and event time, committed exactly once through multipart uploads completed at
+ * checkpoint commit (see partitioned-writer.ts and multipart.ts).
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { baseClientConfig, s3ForcePathStyle } from '../../../common/aws.js';
+import type { Logger } from '../../../common/log.js';
+import type { S3SinkConfig } from '../../config/types.js';
+import { compilePartitionTemplate } from '../../config/partition-template.js';
+import type { DecodedEvent, EventSchema, FileFormat } from '../../formats/types.js';
+import { BaseSink, type SinkRecord } from '../../lifecycle.js';
+import { SinkError } from '../errors.js';
+import type { PendingUpload } from './multipart.js';
+import { PartitionedWriter } from './partitioned-writer.js';
+
+/** What the S3 sink's pre-commit hands to the checkpoint. */
+export interface S3PendingCommit {
+  readonly uploads: readonly PendingUpload[];
+}
+
+/** Called for an event the sink cannot place (its partition cannot be rendered); it goes to the dead letters. */
+export type RejectRecord = (record: SinkRecord, reason: string) => void;
+
+/** What the S3 sink needs. */
+export interface S3SinkOptions {
+  readonly config: S3SinkConfig;
+  readonly schema: EventSchema;
+  readonly format: FileFormat;
+  readonly log: Logger;
+  readonly jobStartMs: number;
+  readonly reject: RejectRecord;
+  readonly client?: S3Client;
+  readonly region?: string;
+}
+
+/** An event with its rendered partition path. */
+interface PlacedEvent {
+  readonly partition: string;
+  readonly event: DecodedEvent;
+}
+
+/** Creates the S3 client the sinks use (path-style when AWS_S3_FORCE_PATH_STYLE is set). */
+export function createS3Client(region?: string): S3Client {
+  return new S3Client({ ...baseClientConfig(region ? { region } : {}), forcePathStyle: s3ForcePathStyle() });
+}
+
+/** Partitioned Parquet/JSON output on S3, exactly once. */
+export class S3Sink extends BaseSink {
+  readonly name = 's3';
+  readonly #writer: PartitionedWriter<PlacedEvent>;
+  readonly #client: S3Client;
+  readonly #ownsClient: boolean;
+  readonly #reject: RejectRecord;
+  readonly #renderPartition: (event: DecodedEvent) => string;
+
+  constructor(options: S3SinkOptions) {
+    super();
+    const { config, schema, format } = options;
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? createS3Client(options.region);
+    this.#reject = options.reject;
+    const index = new Map(schema.fields.map((f, i) => [f.name, i]));
+    const template = compilePartitionTemplate(config.partitionTemplate, schema.fields.map((f) => f.name));
+    const context = { jobStartMs: options.jobStartMs };
+    this.#renderPartition = (event) => template.render((name) => event.values[index.get(name) ?? -1], context);
+    this.#writer = new PartitionedWriter<PlacedEvent>({
+      client: this.#client,
+      bucket: config.bucket,
+      keyPrefix: config.prefix,
+      extension: format.extension,
+      contentType: format.contentType,
+      newBuilder: () => {
+        const encoder = format.createEncoder();
+        return {
+          append: (placed: PlacedEvent) => encoder.append(placed.event),
+          get count() {
+            return encoder.count;
+          },
+          get estimatedBytes() {
+            return encoder.estimatedBytes;
+          },
+          finish: () => encoder.finish(),
+        };
+      },
+      // Partitions are rendered in write(), where a failure can be routed to the dead letters.
+      partitionOf: (placed) => placed.partition,
+      rolloverSizeBytes: config.rolloverSizeBytes,
+      rolloverIntervalMs: config.rolloverIntervalMs,
+      inactivityIntervalMs: config.inactivityIntervalMs,
+      log: options.log,
+    });
+  }
+
+  async write(records: readonly SinkRecord[]): Promise<void> {
+    const placed: PlacedEvent[] = [];
+    for (const record of records) {
+      let partition: string;
+      try {
+        partition = this.#renderPartition(record.event);
+      } catch (error) {
+        this.#reject(record, `partition: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      placed.push({ partition, event: record.event });
+    }
+    await this.#writer.append(placed);
+  }
+
+  override async preCommit(_checkpointId: number): Promise<S3PendingCommit> {
+    return { uploads: await this.#writer.preCommit() };
+  }
+
+  override async commit(pending: unknown, checkpointId: number): Promise<void> {
+    const uploads = (pending as S3PendingCommit | null)?.uploads;
+    if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no S3 pending commit`);
+    this.eventsOut += await this.#writer.commit(uploads);
+  }
+
+  /** Open part files, for the status line. */
+  get openFiles(): number {
+    return this.#writer.openFiles;
+  }
+
+  override async close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
+  }
+}

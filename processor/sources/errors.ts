@@ -1,0 +1,4 @@
+import { EtlError } from '../../common/errors.js';
+
+/** Reading from the source failed. */
+export class SourceError extends EtlError {}

@@ -1,0 +1,132 @@
+/**
+ * Reads one shard: a GetRecords loop that keeps within the per-shard limits (at most 5 calls a
+ * second; ProvisionedThroughputExceeded backs off), renews an expired iterator from the last
+ * position handed over, and follows a closed shard to its end.
+ */
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import type { Logger } from '../../../common/log.js';
+import { backoffDelay, retry, sleep } from '../../../common/retry.js';
+import { SHARD_END } from '../../checkpoint/types.js';
+import type { EmitBatch, SourceRecord } from '../types.js';
+import { SourceError } from '../errors.js';
+import { iteratorFor } from './positions.js';
+
+/** Per-shard read limits. */
+export interface ShardReadLimits {
+  /** Records per GetRecords call (the service allows 10,000). @default 10000 */
+  readonly maxRecordsPerCall: number;
+  /** Least time between two GetRecords calls on one shard (5 calls/s allowed). @default 200 */
+  readonly minCallIntervalMs: number;
+  /** Wait after a call that returned nothing while at the tip. @default 1000 */
+  readonly idleIntervalMs: number;
+}
+
+/** Defaults of ShardReadLimits. */
+export const DEFAULT_SHARD_READ_LIMITS: ShardReadLimits = { maxRecordsPerCall: 10_000, minCallIntervalMs: 200, idleIntervalMs: 1000 };
+
+/** What a shard reader needs. */
+export interface ShardReaderOptions {
+  readonly client: KinesisClient;
+  readonly streamName: string;
+  readonly streamArn?: string;
+  readonly shardId: string;
+  /** The iterator to start with. */
+  readonly start: Pick<GetShardIteratorCommandInput, 'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'>;
+  /** The position to report before the first record (the start sentinel or the resumed position). */
+  readonly startPosition: string;
+  readonly emit: EmitBatch;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly limits: ShardReadLimits;
+  /** Called with MillisBehindLatest after every call. */
+  readonly onLag: (millis: number) => void;
+}
+
+function isThrottle(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: string }).name === 'ProvisionedThroughputExceededException';
+}
+
+/** Reads the shard until it ends ('ended') or the signal aborts ('stopped'). */
+export async function readShard(options: ShardReaderOptions): Promise<'ended' | 'stopped'> {
+  const { client, shardId, signal, log } = options;
+  const streamRef = options.streamArn ? { StreamARN: options.streamArn } : { StreamName: options.streamName };
+  const getIterator = async (start: ShardReaderOptions['start']): Promise<string | undefined> => {
+    const out = await retry(() => client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ...start })), { signal });
+    return out.ShardIterator;
+  };
+
+  let lastPosition = options.startPosition;
+  await options.emit({ shard: shardId, records: [], position: lastPosition });
+  let iterator: string | undefined;
+  try {
+    iterator = await getIterator(options.start);
+  } catch (error) {
+    if (signal.aborted) return 'stopped';
+    throw new SourceError(`could not get a shard iterator for ${options.streamName}/${shardId}`, { cause: error });
+  }
+  let throttles = 0;
+  let lastCall = 0;
+  while (!signal.aborted) {
+    if (iterator === undefined) {
+      await options.emit({ shard: shardId, records: [], position: SHARD_END });
+      log.info('shard read to its end', { shard: shardId });
+      return 'ended';
+    }
+    const wait = lastCall + options.limits.minCallIntervalMs - Date.now();
+    if (wait > 0) await sleep(wait, signal);
+    if (signal.aborted) break;
+    lastCall = Date.now();
+    let response;
+    try {
+      response = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: signal });
+      throttles = 0;
+    } catch (error) {
+      if (signal.aborted) break;
+      if (isThrottle(error)) {
+        throttles += 1;
+        const delay = backoffDelay(throttles, 250, 10_000);
+        log.warn('GetRecords throttled; backing off', { shard: shardId, delayMs: delay, attempt: throttles });
+        await sleep(delay, signal);
+        continue;
+      }
+      if (error instanceof ExpiredIteratorException) {
+        log.info('shard iterator expired; renewing from the last position', { shard: shardId, position: lastPosition });
+        const resume = iteratorFor(lastPosition);
+        iterator = resume ? await getIterator(resume) : undefined;
+        continue;
+      }
+      // Anything else the SDK already retried (it retries transient errors): a real failure.
+      throw new SourceError(`GetRecords failed on ${options.streamName}/${shardId}`, { cause: error });
+    }
+    const records = response.Records ?? [];
+    const lag = response.MillisBehindLatest ?? 0;
+    options.onLag(lag);
+    if (records.length > 0) {
+      const batch: SourceRecord[] = new Array(records.length);
+      for (let i = 0; i < records.length; i += 1) {
+        const r = records[i]!;
+        batch[i] = {
+          data: r.Data ?? new Uint8Array(0),
+          origin: {
+            source: 'kinesis',
+            stream: options.streamName,
+            shard: shardId,
+            position: r.SequenceNumber ?? '',
+            ...(r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {}),
+          },
+        };
+      }
+      lastPosition = records[records.length - 1]!.SequenceNumber ?? lastPosition;
+      await options.emit({ shard: shardId, records: batch, position: lastPosition, millisBehindLatest: lag });
+    }
+    iterator = response.NextShardIterator;
+    if (records.length === 0 && lag === 0 && iterator !== undefined) await sleep(options.limits.idleIntervalMs, signal);
+  }
+  return 'stopped';
+}
