@@ -1,0 +1,186 @@
+/**
+ * End to end on real local services: replay the bundled taxi sample into Kinesis, run the
+ * processor, and read every Parquet file back with pyarrow and DuckDB (independent readers).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { baseClientConfig } from '../../common/aws.js';
+import { createLogger } from '../../common/log.js';
+import type { LocalServices } from '../../local/services.js';
+import { loadConfig } from '../../processor/config/index.js';
+import { startProcessor, type ProcessorHandle } from '../../processor/processor.js';
+import { replay } from '../../replay/replay.js';
+import { getObject, listKeys, startServicesForTest, uniqueName } from '../support/local.js';
+import { readParquet } from '../support/parquet.js';
+import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
+
+const quiet = createLogger('test', { level: 'warn' });
+
+async function processorFor(stream: string, bucket: string, table: string, extra: string[] = []): Promise<ProcessorHandle> {
+  const loaded = await loadConfig({
+    argv: [
+      '--InputKinesisStream', stream,
+      '--InputStreamInitalPosition', 'TRIM_HORIZON',
+      '--OutputBucket', bucket,
+      '--CheckpointTable', table,
+      '--ApplicationName', uniqueName('app'),
+      ...extra,
+    ],
+    env: {},
+  });
+  assert.equal(loaded.help, false);
+  if (loaded.help) throw new Error('unreachable');
+  return startProcessor(loaded.config, { log: quiet, shardDiscoveryIntervalMs: 1000 });
+}
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Downloads every key under a prefix into a fresh temporary directory, keeping the key paths. */
+async function download(s3: S3Client, bucket: string, prefix: string): Promise<{ dir: string; keys: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'etl-out-'));
+  const keys = await listKeys(s3, bucket, prefix);
+  for (const key of keys) {
+    const path = join(dir, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, await getObject(s3, bucket, key));
+  }
+  return { dir, keys };
+}
+
+describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
+  let services: LocalServices;
+  let s3: S3Client;
+  let kinesis: KinesisClient;
+  const cleanup: string[] = [];
+
+  before(async () => {
+    services = await startServicesForTest();
+    s3 = new S3Client({ ...baseClientConfig(), forcePathStyle: true });
+    kinesis = new KinesisClient(baseClientConfig());
+  });
+  after(async () => {
+    s3.destroy();
+    kinesis.destroy();
+    await services.stop();
+    for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('every sample event lands once, typed, in the partition its pickup location and time say; bad records become dead letters', async () => {
+    // Given a 4-shard stream, a bucket and a checkpoint table, and the processor running
+    const stream = uniqueName('trips');
+    const bucket = uniqueName('out');
+    const table = uniqueName('ckpt');
+    await services.createStream(stream, 4);
+    await services.createBucket(bucket);
+    await services.createTable(table);
+    const processor = await processorFor(stream, bucket, table);
+
+    // When the sample is replayed, plus three records that are not valid TripEvents
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    const bad = ['not json at all', '{"vendor_id": 1}', '{"vendor_id":"two"}'];
+    const put = await kinesis.send(
+      new PutRecordsCommand({ StreamName: stream, Records: bad.map((b, i) => ({ Data: Buffer.from(b), PartitionKey: `bad-${i}` })) }),
+    );
+    assert.equal(put.FailedRecordCount, 0);
+    await waitFor('all records read', () => processor.stats().eventsIn >= replayed.eventsSent + bad.length);
+    await processor.stop();
+
+    // Then every valid event was written once and the bad ones were rejected
+    const facts = sampleFacts();
+    assert.equal(replayed.eventsSent, facts.rows);
+    const stats = processor.stats();
+    assert.equal(stats.eventsRejected, bad.length);
+    assert.equal(stats.eventsOut.s3, facts.rows);
+
+    const data = await download(s3, bucket, 'parquet/');
+    cleanup.push(data.dir);
+    assert.ok(data.keys.every((k) => /^parquet\/pickup_location=\d{3}\/year=\d{4}\/month=\d{2}\/part-[^/]+\.parquet$/.test(k)), data.keys.join('\n'));
+    const report = await readParquet([join(data.dir, 'parquet')], { values: ['pickup_location_id', 'pickup_datetime'], distinct: ['trip_id'] });
+
+    for (const reader of ['pyarrow', 'duckdb'] as const) {
+      const all = report.combined[reader];
+      assert.equal(all.rows, facts.rows, `${reader} row count`);
+      assert.equal(Math.round(Number(all.columns.total_amount?.sum) * 100), facts.totalAmountCents, `${reader} sum of total_amount`);
+      assert.equal(all.distinct?.trip_id?.length, facts.rows, `${reader} distinct trip ids`);
+    }
+    assert.equal(report.combined.pyarrow.schema.pickup_datetime, 'timestamp[ms, tz=UTC]');
+    assert.equal(report.combined.pyarrow.schema.dropoff_datetime, 'timestamp[ms, tz=UTC]');
+    assert.equal(report.combined.pyarrow.schema.trip_id, 'int64');
+    assert.equal(report.combined.pyarrow.schema.total_amount, 'double');
+    assert.match(report.combined.duckdb.schema.pickup_datetime ?? '', /TIMESTAMP WITH TIME ZONE/);
+
+    // ... each row in the partition its pickup location and pickup time (UTC) say
+    const perLocation = new Map<number, number>();
+    for (const file of report.files) {
+      const m = /pickup_location=(\d{3})\/year=(\d{4})\/month=(\d{2})\//.exec(file.path);
+      assert.ok(m, file.path);
+      const locations = file.pyarrow.values?.pickup_location_id ?? [];
+      const times = file.pyarrow.values?.pickup_datetime ?? [];
+      assert.equal(locations.length, file.pyarrow.rows);
+      for (let i = 0; i < locations.length; i += 1) {
+        assert.equal(String(locations[i]).padStart(3, '0'), m[1], `${file.path} row ${i} location`);
+        assert.equal(String(times[i]).slice(0, 7), `${m[2]}-${m[3]}`, `${file.path} row ${i} pickup month`);
+        perLocation.set(Number(locations[i]), (perLocation.get(Number(locations[i])) ?? 0) + 1);
+      }
+    }
+    assert.deepEqual([...perLocation.entries()].sort((a, b) => a[0] - b[0]), [...facts.rowsPerPickupLocation.entries()].sort((a, b) => a[0] - b[0]));
+
+    // ... and the dead letters hold the raw bytes, the reason and the source position
+    const errorKeys = await listKeys(s3, bucket, 'errors/');
+    assert.ok(errorKeys.length >= 1);
+    const letters = (await Promise.all(errorKeys.map(async (k) => Buffer.from(await getObject(s3, bucket, k)).toString('utf8'))))
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { reason: string; raw_base64: string; source: { stream: string; shard: string; position: string } });
+    assert.deepEqual(letters.map((l) => Buffer.from(l.raw_base64, 'base64').toString('utf8')).sort(), [...bad].sort());
+    for (const letter of letters) {
+      assert.equal(letter.source.stream, stream);
+      assert.match(letter.source.shard, /^shardId-/);
+      assert.match(letter.source.position, /^\d+$/);
+      assert.ok(letter.reason.length > 0);
+    }
+    assert.match(letters.find((l) => l.raw_base64 === Buffer.from(bad[2]!).toString('base64'))!.reason, /vendor_id/);
+  });
+
+  test('output stays invisible until a checkpoint commits it', async () => {
+    // Given a processor whose checkpoints are an hour apart
+    const stream = uniqueName('trips');
+    const bucket = uniqueName('out');
+    const table = uniqueName('ckpt');
+    await services.createStream(stream, 2);
+    await services.createBucket(bucket);
+    await services.createTable(table);
+    const processor = await processorFor(stream, bucket, table, ['--CheckpointInterval', '3600000', '--ParquetConversion', 'false']);
+    try {
+    // When events are read and handed to the sink
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, maxEvents: 200, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    await waitFor('200 records read', () => processor.stats().eventsIn >= replayed.eventsSent);
+
+    // Then nothing is visible before the checkpoint...
+    assert.deepEqual(await listKeys(s3, bucket, 'parquet/'), []);
+    // ... and everything after it, as JSON lines
+    const result = await processor.checkpointNow();
+    assert.equal(result.checkpointId, 1);
+    const keys = await listKeys(s3, bucket, 'parquet/');
+    assert.ok(keys.length > 0);
+    for (const key of keys) assert.match(key, /\.jsonl$/);
+    const lines = (await Promise.all(keys.map(async (k) => Buffer.from(await getObject(s3, bucket, k)).toString('utf8')))).join('').split('\n').filter((l) => l);
+    assert.equal(lines.length, 200);
+    assert.equal(processor.stats().eventsOut.s3, 200);
+    } finally {
+      await processor.stop();
+    }
+  });
+});

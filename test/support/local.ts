@@ -1,0 +1,50 @@
+/**
+ * Test helpers around the embedded local services: start them once per test file, give each test
+ * unique resource names, and point this process's AWS SDK clients at them.
+ */
+import { randomBytes } from 'node:crypto';
+import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startLocalServices, type LocalServices, type LocalServicesOptions } from '../../local/services.js';
+
+/** A unique, valid resource name (stream, bucket, table) for one test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`.toLowerCase();
+}
+
+/** Starts the local services and sets this process's AWS environment to them; `stop` restores it. */
+export async function startServicesForTest(options: LocalServicesOptions = {}): Promise<LocalServices> {
+  const services = await startLocalServices(options);
+  const saved = new Map<string, string | undefined>();
+  for (const [key, value] of Object.entries(services.env)) {
+    saved.set(key, process.env[key]);
+    process.env[key] = value;
+  }
+  return {
+    ...services,
+    stop: async () => {
+      for (const [key, value] of saved) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await services.stop();
+    },
+  };
+}
+
+/** Lists every key under a prefix. */
+export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+/** Reads one object's bytes. */
+export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+}
