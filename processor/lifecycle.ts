@@ -41,8 +41,11 @@ export interface Sink {
   write(records: readonly SinkRecord[]): Promise<void>;
   /** Makes everything written so far durable but not yet visible; returns what `commit` needs. */
   preCommit(checkpointId: number): Promise<PendingCommit>;
-  /** Makes the output of a pre-commit visible. Idempotent: may be called again after a restart. */
-  commit(pending: PendingCommit, checkpointId: number): Promise<void>;
+  /**
+   * Makes the output of a pre-commit visible. Idempotent: `recovering` is set when it runs again
+   * after a restart, when some or all of it may already be visible.
+   */
+  commit(pending: PendingCommit, checkpointId: number, recovering?: boolean): Promise<void>;
   /** Events handed out (written to the destination) so far, for the status line. */
   readonly eventsOut: number;
   /** Releases resources. Uncommitted output stays invisible. */
@@ -58,6 +61,6 @@ export abstract class BaseSink implements Sink {
   async preCommit(_checkpointId: number): Promise<PendingCommit> {
     return null;
   }
-  async commit(_pending: PendingCommit, _checkpointId: number): Promise<void> {}
+  async commit(_pending: PendingCommit, _checkpointId: number, _recovering?: boolean): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -82,7 +82,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
 
   // The S3 sink rejects events whose partition cannot be rendered; they reach the pipeline's
   // dead letters through this late-bound callback.
-  let pipeline: Pipeline | undefined;
+  const late: { pipeline?: Pipeline } = {};
   const sinks: Sink[] = [];
   let deadLetterS3: ConstructorParameters<typeof DeadLetterOutput>[0]['s3'];
   for (const sink of config.sinks) {
@@ -91,7 +91,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
         const format = await createFileFormat(schema, { format: sink.format, parquetEncoder: sink.parquetEncoder, compression: sink.parquetCompression });
         const client = createS3Client();
         sinks.push(
-          new S3Sink({ config: sink, schema, format, log: log.child('s3'), jobStartMs, client, reject: (record, reason) => pipeline?.rejectFromSink(record, reason) }),
+          new S3Sink({ config: sink, schema, format, log: log.child('s3'), jobStartMs, client, reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason) }),
         );
         deadLetterS3 ??= { client, config: sink };
         break;
@@ -120,8 +120,8 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     owner: workerId,
     ...(options.afterCheckpointPhase ? { afterPhase: options.afterCheckpointPhase } : {}),
   });
-  pipeline = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log });
-  const running = pipeline;
+  const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log });
+  late.pipeline = running;
 
   log.info('starting', {
     worker: workerId,

@@ -35,7 +35,7 @@ const TRANSITIONS: Readonly<Record<CheckpointState, readonly CheckpointState[]>>
 export interface CheckpointParticipant {
   readonly name: string;
   preCommit(checkpointId: number): Promise<unknown>;
-  commit(pending: unknown, checkpointId: number): Promise<void>;
+  commit(pending: unknown, checkpointId: number, recovering?: boolean): Promise<void>;
 }
 
 /** The outcome of one checkpoint. */
@@ -102,7 +102,7 @@ export class CheckpointCoordinator {
       this.#lastId = last.checkpointId;
       this.#log.info('recovering from checkpoint', { checkpointId: last.checkpointId, shards: Object.keys(last.positions).length, store: this.#store.description });
       for (const participant of this.#participants) {
-        if (participant.name in last.pending) await participant.commit(last.pending[participant.name], last.checkpointId);
+        if (participant.name in last.pending) await participant.commit(last.pending[participant.name], last.checkpointId, true);
       }
       this.#to('idle');
       return last.positions;

@@ -115,10 +115,10 @@ export class DeadLetterOutput {
     return { uploads: await this.#writer.preCommit() };
   }
 
-  async commit(pending: unknown, checkpointId: number): Promise<void> {
+  async commit(pending: unknown, checkpointId: number, recovering = false): Promise<void> {
     if (!this.#writer) return;
     const uploads = (pending as S3PendingCommit | null)?.uploads;
     if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no dead-letter pending commit`);
-    this.committed += await this.#writer.commit(uploads);
+    this.committed += await this.#writer.commit(uploads, recovering);
   }
 }

@@ -69,10 +69,27 @@ export async function uploadUncommitted(
   }
 }
 
-/** Completes a pending upload; an upload completed before (the object exists) counts as success. */
-export async function completeUpload(client: S3Client, pending: PendingUpload): Promise<'completed' | 'already-completed'> {
+async function objectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * Completes a pending upload. Completing twice is success: when `recovering` (the commit of a
+ * checkpoint persisted before a restart), an object already at the key means the upload was
+ * completed before the crash; otherwise a NoSuchUpload answer is checked the same way. (S3
+ * answers a repeated completion with success or NoSuchUpload; some S3 servers with an error.)
+ */
+export async function completeUpload(client: S3Client, pending: PendingUpload, recovering = false): Promise<'completed' | 'already-completed'> {
   const { bucket, key, uploadId } = pending;
   try {
+    if (recovering && (await objectExists(client, bucket, key))) return 'already-completed';
     await retry(() =>
       client.send(
         new CompleteMultipartUploadCommand({
@@ -86,15 +103,9 @@ export async function completeUpload(client: S3Client, pending: PendingUpload): 
     return 'completed';
   } catch (error) {
     const noSuchUpload = error instanceof NoSuchUpload || (error as { name?: string }).name === 'NoSuchUpload';
+    if (noSuchUpload && (await objectExists(client, bucket, key).catch(() => false))) return 'already-completed';
     if (noSuchUpload) {
-      try {
-        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return 'already-completed';
-      } catch (headError) {
-        throw new SinkError(`upload ${uploadId} of s3://${bucket}/${key} is gone and the object does not exist: its output is lost`, {
-          cause: headError,
-        });
-      }
+      throw new SinkError(`upload ${uploadId} of s3://${bucket}/${key} is gone and the object does not exist: its output is lost`, { cause: error });
     }
     throw new SinkError(`could not complete upload ${uploadId} of s3://${bucket}/${key}`, { cause: error, retriable: true });
   }

@@ -133,9 +133,9 @@ export class PartitionedWriter<T> {
     return uploaded;
   }
 
-  /** Completes uploads (idempotently). Returns the number of items made visible. */
-  async commit(pending: readonly PendingUpload[]): Promise<number> {
-    const outcomes = await mapLimit(pending, this.#o.uploadConcurrency ?? 8, (p) => completeUpload(this.#o.client, p));
+  /** Completes uploads (idempotently; `recovering`: some may be complete already). Returns the items made visible. */
+  async commit(pending: readonly PendingUpload[], recovering = false): Promise<number> {
+    const outcomes = await mapLimit(pending, this.#o.uploadConcurrency ?? 8, (p) => completeUpload(this.#o.client, p, recovering));
     const again = outcomes.filter((o) => o === 'already-completed').length;
     if (again > 0) this.#o.log.info('uploads were completed before (recovery)', { count: again });
     return pending.reduce((sum, p) => sum + p.records, 0);

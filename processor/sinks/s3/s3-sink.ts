@@ -111,10 +111,10 @@ export class S3Sink extends BaseSink {
     return { uploads: await this.#writer.preCommit() };
   }
 
-  override async commit(pending: unknown, checkpointId: number): Promise<void> {
+  override async commit(pending: unknown, checkpointId: number, recovering = false): Promise<void> {
     const uploads = (pending as S3PendingCommit | null)?.uploads;
     if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no S3 pending commit`);
-    this.eventsOut += await this.#writer.commit(uploads);
+    this.eventsOut += await this.#writer.commit(uploads, recovering);
   }
 
   /** Open part files, for the status line. */
