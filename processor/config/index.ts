@@ -1,0 +1,33 @@
+export { buildConfig, bucketNameProblem, joinKeyPrefix, parseBucket, parseIsoTimestamp, parseTyped } from './build.js';
+export type { BuildConfigOptions, BuiltConfig } from './build.js';
+export { PartitionTemplateError, PartitionValueError } from './errors.js';
+export { PRECEDENCE_TEXT, processorHelp } from './help.js';
+export { loadConfig } from './load.js';
+export type { LoadConfigInput, LoadConfigResult } from './load.js';
+export { HIVE_DEFAULT_PARTITION, JOB_START_FIELD, compilePartitionTemplate, escapePathName } from './partition-template.js';
+export type { PartitionContext, PartitionTemplate } from './partition-template.js';
+export { resolveProperties } from './resolve.js';
+export type { ResolvedProperties, ResolvedProperty } from './resolve.js';
+export {
+  PROPERTY_SOURCES,
+  defaultsLayer,
+  environmentJsonLayer,
+  environmentLayer,
+  kebabCase,
+  lookupProperty,
+  parseApplicationProperties,
+  parseProcessorArgs,
+  propertySpec,
+} from './sources.js';
+export type { ProcessorArgs, PropertyEntry, PropertyLayer, PropertySource } from './sources.js';
+export type {
+  DiscardSinkConfig,
+  InitialPosition,
+  KafkaSinkConfig,
+  KinesisSinkConfig,
+  OpenSearchSinkConfig,
+  ProcessorConfig,
+  S3SinkConfig,
+  SinkConfig,
+  SourceConfig,
+} from './types.js';
