@@ -1,0 +1,40 @@
+/**
+ * etl-replay: the command line over `replay()`. Prints the summary as one JSON line on stdout;
+ * logs (statistics, warnings) go to stderr. Exit 0 when done, 2 for a usage error (unknown flag,
+ * bad value), 1 for a failure. SIGINT/SIGTERM stop the replay early (what was sent is flushed and
+ * the summary printed); a second signal exits at once.
+ */
+import { helpText, parseFlags, runCli } from '../common/cli.js';
+import { REPLAY_FLAGS, optionsFromFlags } from './flags.js';
+import { replay } from './replay.js';
+
+const USAGE = 'Usage: etl-replay --input <path | s3://bucket/prefix> --stream-name <name> [options]';
+const SUMMARY =
+  'Replays historic events (NYC TLC taxi CSV, or JSON lines; plain or gzip) into a Kinesis stream, paced by their event time.';
+const EPILOGUE = 'The summary is printed as one JSON line on stdout. amazon-kinesis-replay flag spellings are accepted.';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, REPLAY_FLAGS);
+  if (flags.get('help') === 'true') {
+    process.stdout.write(helpText(USAGE, SUMMARY, REPLAY_FLAGS, EPILOGUE));
+    return 0;
+  }
+  const options = optionsFromFlags(flags);
+  const controller = new AbortController();
+  const stop = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const summary = await replay({ ...options, signal: controller.signal });
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+runCli('etl-replay', () => main(process.argv.slice(2)));

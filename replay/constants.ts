@@ -1,0 +1,13 @@
+/** Defaults of the replay tool (those of amazon-kinesis-replay where it has one). */
+export const REPLAY_DEFAULTS = {
+  /** As amazon-kinesis-replay: 6480× real time (1.8 hours of events per wall-clock second). */
+  speedup: 6480,
+  /** As amazon-kinesis-replay. */
+  timestampAttribute: 'dropoff_datetime',
+  /** Statistics every 5 s. */
+  statisticsFrequencyMs: 5000,
+  /** Events held to restore timestamp order. */
+  reorderWindow: 10_000,
+  /** PutRecords requests in flight. */
+  maxInFlight: 4,
+} as const;
