@@ -1,0 +1,111 @@
+/**
+ * The three commands as a user runs them: `--help`, unknown flags and bad values (exit 2 with a
+ * message naming the flag or property and the value), and etl-local's one JSON line whose `env`
+ * is enough for another process to use the services.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { baseClientConfig } from '../../common/aws.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const launcher = (name: string): string => join(ROOT, 'scripts/launch', `${name}.mjs`);
+const env = { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_REGION: 'us-east-1' };
+
+async function run(name: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [launcher(name), ...args], { env: { ...env, ...extraEnv } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('etl-processor', () => {
+  test('--help lists every property group and the precedence', async () => {
+    const { code, stdout } = await run('etl-processor', ['--help']);
+    assert.equal(code, 0);
+    for (const word of ['InputKinesisStream', 'InputStreamInitalPosition', 'OutputBucket', 'ParquetConversion', 'CheckpointInterval', 'APPLICATION_PROPERTIES_JSON']) {
+      assert.match(stdout, new RegExp(word));
+    }
+  });
+
+  test('bad configuration exits 2 and names every property and value at once', async () => {
+    const { code, stderr } = await run('etl-processor', ['--InputStreamInitalPosition', 'EARLIEST', '--CheckpointInterval', 'soon']);
+    assert.equal(code, 2);
+    assert.match(stderr, /InputStreamInitalPosition.*EARLIEST/);
+    assert.match(stderr, /CheckpointInterval.*soon/);
+    assert.match(stderr, /InputKinesisStream/, 'the missing source is reported in the same run');
+  });
+
+  test('an unknown flag exits 2 naming it', async () => {
+    const { code, stderr } = await run('etl-processor', ['--InputKinesisStreem', 'x']);
+    assert.equal(code, 2);
+    assert.match(stderr, /InputKinesisStreem/);
+  });
+
+  test('a sink of a later version is refused clearly, not ignored', async () => {
+    const { code, stderr } = await run('etl-processor', ['--InputKinesisStream', 's', '--OutputElasticsearchEndpoint', 'https://search.example.com']);
+    assert.equal(code, 2);
+    assert.match(stderr, /OutputElasticsearchEndpoint: the OpenSearch sink is not available/);
+  });
+});
+
+describe('etl-local', () => {
+  test('prints one JSON line whose env reaches the created stream, bucket and table, and stops on SIGTERM', async () => {
+    // Given etl-local asked for a stream, a bucket and a table
+    const child = spawn(process.execPath, [launcher('etl-local'), '--stream', 'cli-trips', '--shards', '3', '--bucket', 'cli-bucket', '--table', 'cli-table'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const line = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r));
+    const info = JSON.parse(line) as { env: Record<string, string>; stream: string; shards: number; bucket: string; table: string };
+
+    // Then the env has exactly what a client needs, and it works
+    assert.deepEqual(Object.keys(info.env).sort(), [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_ENDPOINT_URL_DYNAMODB',
+      'AWS_ENDPOINT_URL_KINESIS',
+      'AWS_ENDPOINT_URL_S3',
+      'AWS_REGION',
+      'AWS_S3_FORCE_PATH_STYLE',
+      'AWS_SECRET_ACCESS_KEY',
+    ]);
+    const credentials = { accessKeyId: info.env.AWS_ACCESS_KEY_ID!, secretAccessKey: info.env.AWS_SECRET_ACCESS_KEY! };
+    const region = info.env.AWS_REGION!;
+    // kinesalite speaks HTTP/1.1 only: the Kinesis client needs the HTTP/1.1 handler (baseClientConfig).
+    const kinesis = new KinesisClient({ ...baseClientConfig({ region, endpoint: info.env.AWS_ENDPOINT_URL_KINESIS! }), credentials });
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'cli-trips' }));
+    assert.equal(summary.StreamDescriptionSummary?.OpenShardCount, 3);
+    const s3 = new S3Client({ region, endpoint: info.env.AWS_ENDPOINT_URL_S3!, credentials, forcePathStyle: true });
+    await s3.send(new HeadBucketCommand({ Bucket: 'cli-bucket' }));
+    const dynamo = new DynamoDBClient({ region, endpoint: info.env.AWS_ENDPOINT_URL_DYNAMODB!, credentials });
+    assert.equal((await dynamo.send(new DescribeTableCommand({ TableName: 'cli-table' }))).Table?.KeySchema?.[0]?.AttributeName, 'key');
+    for (const c of [kinesis, s3, dynamo]) c.destroy();
+
+    // When it gets SIGTERM, it exits 0
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+
+  test('rejects unknown flags and bad values, naming them', async () => {
+    const unknown = await run('etl-local', ['--streams', 'x']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown flag "--streams"/);
+    const bad = await run('etl-local', ['--stream', 'x', '--shards', 'many']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shards.*"many"/);
+    const help = await run('etl-local', ['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--bucket/);
+  });
+});
