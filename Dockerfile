@@ -1,0 +1,26 @@
+# The processor image (`cdk deploy` builds it as a container image asset; for the one-click
+# template, build and push it yourself and pass its URI as ProcessorImageUri).
+#   docker build -t streaming-etl .
+# Node 22 (the AWS SDK for JavaScript requires it from January 2027).
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY common ./common
+COPY processor ./processor
+COPY replay ./replay
+COPY local ./local
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json /app/package-lock.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+USER node
+# The processor takes a final checkpoint on SIGTERM (ECS stop timeout: 120 s).
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/processor/cli.js"]

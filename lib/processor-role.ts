@@ -1,0 +1,213 @@
+import { Aws, CfnCondition, Fn, Stack, Validations } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
+import type { ICfnConditionExpression } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { RuntimeProperties } from './runtime-properties.js';
+
+/** Properties of {@link ProcessorRole}. */
+export interface ProcessorRoleProps {
+  /** The runtime properties (their parameters and conditions decide what the role may do). */
+  readonly properties: RuntimeProperties;
+  /** The created input stream. */
+  readonly stream: kinesis.IStream;
+  /** The created output bucket. */
+  readonly bucket: s3.IBucket;
+  /** The created checkpoint table. */
+  readonly checkpointTable: dynamodb.ITable;
+  /** ARN of the OpenSearch domain the processor may write to ('' or a token that may be ''). */
+  readonly openSearchDomainArn: string;
+  /** Holds when `openSearchDomainArn` is not empty. */
+  readonly hasOpenSearchDomain: CfnCondition;
+  /** ARN of the MSK cluster the processor may use with IAM auth ('' or a token that may be ''). */
+  readonly mskClusterArn: string;
+  /** Holds when `mskClusterArn` is not empty. */
+  readonly hasMskCluster: CfnCondition;
+}
+
+/** The Kinesis actions a consumer needs (polling and enhanced fan-out). */
+export const KINESIS_READ_ACTIONS = [
+  'kinesis:DescribeStream',
+  'kinesis:DescribeStreamConsumer',
+  'kinesis:DescribeStreamSummary',
+  'kinesis:GetRecords',
+  'kinesis:GetShardIterator',
+  'kinesis:ListShards',
+  'kinesis:SubscribeToShard',
+] as const;
+
+/** The DynamoDB actions of checkpoints and shard leases. */
+export const CHECKPOINT_TABLE_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:UpdateItem',
+] as const;
+
+/**
+ * The processor's task role, least privilege: read the input stream, write the bucket's output and
+ * dead-letter prefixes, use the checkpoint table, put metrics in its own namespace; plus, each as a
+ * separate policy that exists only under a CloudFormation condition, write to an output Kinesis
+ * stream, an OpenSearch domain, an MSK cluster when the matching properties are set.
+ */
+export class ProcessorRole extends Construct {
+  /** The task role. */
+  readonly role: iam.Role;
+  /** The conditional policies, by integration. */
+  readonly optionalPolicies: { readonly kinesisOutput: iam.Policy; readonly openSearch: iam.Policy; readonly msk: iam.Policy };
+
+  constructor(scope: Construct, id: string, props: ProcessorRoleProps) {
+    super(scope, id);
+    const p = props.properties;
+    const v = (name: Parameters<RuntimeProperties['value']>[0]) => p.value(name);
+    const streamArnOf = (name: string) => `arn:${Aws.PARTITION}:kinesis:${Aws.REGION}:${Aws.ACCOUNT_ID}:stream/${name}`;
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'streaming-etl processor task role',
+    });
+
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadInputStream',
+        actions: [...KINESIS_READ_ACTIONS],
+        resources: [
+          Fn.conditionIf(p.hasCustomInputStream.logicalId, streamArnOf(p.parameter('InputKinesisStream').valueAsString), props.stream.streamArn).toString(),
+        ],
+      }),
+    );
+    const bucketArn = props.bucket.bucketArn;
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOutputPrefixes',
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        resources: [`${bucketArn}/${v('OutputPrefix')}*`, `${bucketArn}/${v('OutputErrorPrefix')}*`],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListOutputBucket',
+        actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [bucketArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CheckpointTable',
+        actions: [...CHECKPOINT_TABLE_ACTIONS],
+        resources: [
+          Fn.conditionIf(
+            p.useCreatedCheckpointTable.logicalId,
+            props.checkpointTable.tableArn,
+            `arn:${Aws.PARTITION}:dynamodb:${Aws.REGION}:${Aws.ACCOUNT_ID}:table/${p.parameter('CheckpointTable').valueAsString}`,
+          ).toString(),
+        ],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PutMetricsInOwnNamespace',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': v('MetricsNamespace') } },
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:PutMetricData supports no resource-level permission; the statement is limited to the MetricsNamespace namespace by a cloudwatch:namespace condition.',
+    });
+    const bucketId = Stack.of(this).getLogicalId(props.bucket.node.defaultChild as CfnElement);
+    for (const prefix of ['OutputPrefix', 'OutputErrorPrefix'] as const) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/<${prefix}>*]`,
+        reason: `Part files get generated names under the ${prefix} prefix (partition paths, part numbers), so the grant is on that prefix only.`,
+      });
+    }
+
+    const kinesisOutput = new iam.Policy(this, 'KinesisOutput', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOutputStream',
+          actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+          resources: [streamArnOf(p.parameter('OutputKinesisStream').valueAsString)],
+        }),
+      ],
+    });
+    (kinesisOutput.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = p.hasOutputKinesisStream;
+
+    const domainArn = props.openSearchDomainArn;
+    const openSearch = new iam.Policy(this, 'OpenSearch', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOpenSearchDomain',
+          actions: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'],
+          resources: [domainArn, `${domainArn}/*`],
+        }),
+      ],
+    });
+    const cfnOpenSearch = openSearch.node.defaultChild as iam.CfnPolicy;
+    cfnOpenSearch.cfnOptions.condition = condition(this, 'UsesOpenSearchDomain', Fn.conditionAnd(p.hasOpenSearchEndpoint, props.hasOpenSearchDomain));
+    Validations.of(openSearch).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<OpenSearchDomainArn>/*]',
+      reason: 'OpenSearch index names come from the events (index per event type); the grant is on the one domain given by OpenSearchDomainArn.',
+    });
+
+    // MSK resource ARNs derive from the cluster ARN: arn:…:cluster/NAME/UUID -> arn:…:topic/NAME/UUID/TOPIC.
+    const clusterArn = props.mskClusterArn;
+    const arnHead = Fn.select(0, Fn.split('cluster/', clusterArn));
+    const clusterPath = Fn.select(1, Fn.split('cluster/', clusterArn));
+    const mskArn = (kind: string, name: string) => Fn.join('', [arnHead, `${kind}/`, clusterPath, `/${name}`]);
+    const groupId = Fn.conditionIf(
+      condition(this, 'KafkaGroupIdIsEmpty', Fn.conditionEquals(p.parameter('InputKafkaGroupId').valueAsString, '')).logicalId,
+      v('ApplicationName'),
+      p.parameter('InputKafkaGroupId').valueAsString,
+    ).toString();
+    const msk = new iam.Policy(this, 'Msk', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ConnectMskCluster',
+          actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
+          resources: [clusterArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'UseMskTopics',
+          actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'],
+          resources: [mskArn('topic', v('InputKafkaTopic')), mskArn('topic', v('OutputKafkaTopic'))],
+        }),
+        new iam.PolicyStatement({
+          sid: 'UseMskConsumerGroup',
+          actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+          resources: [mskArn('group', groupId)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'UseMskTransactions',
+          actions: ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'],
+          resources: [mskArn('transactional-id', '*')],
+        }),
+      ],
+    });
+    (msk.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = condition(this, 'UsesMskCluster', Fn.conditionAnd(p.usesKafka, props.hasMskCluster));
+    Validations.of(msk).acknowledge({
+      // cdk-nag names the resource by its template form: literal parts, intrinsic parts as JSON.
+      id: `AwsSolutions-IAM5[Resource::${JSON.stringify(Stack.of(this).resolve(arnHead))}transactional-id/${JSON.stringify(Stack.of(this).resolve(clusterPath))}/*]`,
+      reason: 'The Kafka sink names its transactional ids per task and checkpoint epoch; the grant is on the transactional ids of the one cluster given by MskClusterArn.',
+    });
+    this.optionalPolicies = { kinesisOutput, openSearch, msk };
+  }
+}
+
+/** A condition with a fixed logical id. */
+function condition(scope: Construct, id: string, expression: ICfnConditionExpression): CfnCondition {
+  const c = new CfnCondition(scope, id, { expression });
+  c.overrideLogicalId(id);
+  return c;
+}
