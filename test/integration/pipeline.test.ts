@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
@@ -182,5 +182,44 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
     } finally {
       await processor.stop();
     }
+  });
+
+  test('the Kinesis sink copies every valid event to the output stream', async () => {
+    // Given an input and an output stream, and a processor with only the Kinesis sink
+    const input = uniqueName('in');
+    const output = uniqueName('out');
+    await services.createStream(input, 2);
+    await services.createStream(output, 3);
+    const loaded = await loadConfig({
+      argv: ['--InputKinesisStream', input, '--InputStreamInitalPosition', 'TRIM_HORIZON', '--OutputKinesisStream', output, '--ApplicationName', uniqueName('app')],
+      env: {},
+    });
+    if (loaded.help) throw new Error('unexpected --help');
+    const processor = await startProcessor(loaded.config, { log: quiet });
+
+    // When 300 events are replayed and the processor stops (its final checkpoint flushes the sink)
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: input, speedup: 1e9, maxEvents: 300, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    await waitFor('300 records read', () => processor.stats().eventsIn >= replayed.eventsSent);
+    await processor.stop();
+    assert.equal(processor.stats().eventsOut.kinesis, 300);
+
+    // Then the output stream holds the same 300 events, spread over its shards by trip id
+    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: output }))).Shards ?? [];
+    const copied: string[] = [];
+    let shardsWithData = 0;
+    for (const shard of shards) {
+      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: output, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      const before = copied.length;
+      for (let i = 0; i < 5 && iterator; i += 1) {
+        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        for (const r of page.Records ?? []) copied.push(Buffer.from(r.Data!).toString('utf8'));
+        iterator = page.Records?.length ? page.NextShardIterator : undefined;
+      }
+      if (copied.length > before) shardsWithData += 1;
+    }
+    assert.equal(copied.length, 300);
+    const ids = new Set(copied.map((text) => /"trip_id":(\d+)/.exec(text)?.[1]));
+    assert.equal(ids.size, 300);
+    assert.equal(shardsWithData, shards.length);
   });
 });

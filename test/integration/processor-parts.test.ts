@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  ProvisionedThroughputExceededException,
   KinesisClient,
   ListShardsCommand,
   MergeShardsCommand,
@@ -22,6 +24,7 @@ import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
 import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/multipart.js';
 import { KinesisSource } from '../../processor/sources/kinesis/kinesis-source.js';
+import { readShard } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceBatch } from '../../processor/sources/types.js';
 import { startServicesForTest, uniqueName } from '../support/local.js';
 
@@ -153,6 +156,58 @@ describe('processor parts on local servers', () => {
       // Then it reads only what came after (LATEST does not apply to a checkpointed shard)
       assert.deepEqual(resumed.flatMap((b) => b.records.map((r) => Buffer.from(r.data).toString())), ['r3', 'r4']);
       assert.equal(resumed[0]!.position, records[1]!.origin.position, 'the first hand-over repeats the resumed position');
+    });
+
+    test('backs off when GetRecords is throttled, then reads on', async () => {
+      // Given a shard with records, and a client on which the first two GetRecords calls are throttled
+      const stream = uniqueName('throttle');
+      await services.createStream(stream, 1);
+      await put(kinesis, stream, ['t1', 't2'], 'k');
+      const shardId = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards![0]!.ShardId!;
+      let throttled = 0;
+      const calls: number[] = [];
+      const client = new Proxy(kinesis, {
+        get(target, prop, receiver) {
+          if (prop !== 'send') return Reflect.get(target, prop, receiver);
+          return async (command: unknown, options?: unknown) => {
+            if (command instanceof GetRecordsCommand) {
+              calls.push(Date.now());
+              if (throttled < 2) {
+                throttled += 1;
+                throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded for shard', $metadata: {} });
+              }
+            }
+            return (target.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+          };
+        },
+      });
+      const abort = new AbortController();
+      const batches: SourceBatch[] = [];
+
+      // When the shard is read
+      const reading = readShard({
+        client,
+        streamName: stream,
+        shardId,
+        start: { ShardIteratorType: 'TRIM_HORIZON' },
+        startPosition: 'TRIM_HORIZON',
+        emit: async (b) => {
+          batches.push(b);
+        },
+        signal: abort.signal,
+        log,
+        limits: { maxRecordsPerCall: 10_000, minCallIntervalMs: 10, idleIntervalMs: 50 },
+        onLag: () => undefined,
+      });
+      await waitFor('the records', () => batches.flatMap((b) => b.records).length >= 2);
+      abort.abort();
+      assert.equal(await reading, 'stopped');
+
+      // Then both throttles were waited out with a growing backoff, and the records arrived once
+      assert.equal(throttled, 2);
+      assert.deepEqual(batches.flatMap((b) => b.records.map((r) => Buffer.from(r.data).toString())), ['t1', 't2']);
+      assert.ok(calls[1]! - calls[0]! >= 125, `first backoff ${calls[1]! - calls[0]!} ms`);
+      assert.ok(calls[2]! - calls[1]! >= 250, `second backoff ${calls[2]! - calls[1]!} ms`);
     });
 
     test('LATEST reads only what is written after the start', async () => {
