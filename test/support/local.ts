@@ -3,7 +3,8 @@
  * unique resource names, and point this process's AWS SDK clients at them.
  */
 import { randomBytes } from 'node:crypto';
-import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalServices, type LocalServices, type LocalServicesOptions } from '../../local/services.js';
 
 /** A unique, valid resource name (stream, bucket, table) for one test. */
