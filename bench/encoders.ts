@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDecoder, createFileFormat, loadSchema } from '../processor/formats/index.js';
 import type { DecodedEvent, FileFormatOptions } from '../processor/formats/index.js';
+import { numberFlag } from './args.js';
 
 /** Options of {@link runEncoderBench}. */
 export interface EncoderBenchOptions {
@@ -227,13 +228,9 @@ function winterNewYorkToIso(text: string, row: number): string {
   return new Date(utc).toISOString();
 }
 
-function flag(name: string): number | undefined {
-  const at = process.argv.indexOf(name);
-  return at === -1 ? undefined : Number(process.argv[at + 1]);
-}
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = flag('--rows');
-  const liteRows = flag('--lite-rows');
+  const rows = numberFlag('--rows');
+  const liteRows = numberFlag('--lite-rows');
   await runEncoderBench({ ...(rows === undefined ? {} : { rows }), ...(liteRows === undefined ? {} : { liteRows }) });
 }

@@ -19,6 +19,7 @@ import { createLogger } from '../common/log.js';
 import { loadConfig } from '../processor/config/index.js';
 import { startProcessor } from '../processor/processor.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
+import { numberFlag } from './args.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const LAUNCH_LOCAL = fileURLToPath(new URL('../scripts/launch/etl-local.mjs', import.meta.url));
@@ -156,13 +157,9 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
   }
 }
 
-function flag(name: string): number | undefined {
-  const at = process.argv.indexOf(name);
-  return at === -1 ? undefined : Number(process.argv[at + 1]);
-}
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const events = flag('--events');
-  const shards = flag('--shards');
+  const events = numberFlag('--events');
+  const shards = numberFlag('--shards');
   await runPipelineBench({ ...(events ? { events } : {}), ...(shards ? { shards } : {}) });
 }

@@ -5,18 +5,12 @@
  */
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
+import { numberFlag } from './args.js';
 
-function flag(name: string): number | undefined {
-  const at = process.argv.indexOf(name);
-  if (at === -1) return undefined;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${process.argv[at + 1]}`);
-  return value;
-}
 
 const quick = process.argv.includes('--quick');
-const events = flag('--events') ?? (quick ? 20_000 : 100_000);
-const rows = flag('--rows') ?? (quick ? 20_000 : 200_000);
+const events = numberFlag('--events') ?? (quick ? 20_000 : 100_000);
+const rows = numberFlag('--rows') ?? (quick ? 20_000 : 200_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 console.log(`streaming-etl benchmarks on ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);

@@ -4,9 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
@@ -15,7 +14,7 @@ import type { LocalServices } from '../../local/services.js';
 import { loadConfig } from '../../processor/config/index.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/processor.js';
 import { replay } from '../../replay/replay.js';
-import { getObject, listKeys, startServicesForTest, uniqueName } from '../support/local.js';
+import { downloadPrefix, getObject, listKeys, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 
@@ -38,25 +37,7 @@ async function processorFor(stream: string, bucket: string, table: string, extra
   return startProcessor(loaded.config, { log: quiet, shardDiscoveryIntervalMs: 1000 });
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-/** Downloads every key under a prefix into a fresh temporary directory, keeping the key paths. */
-async function download(s3: S3Client, bucket: string, prefix: string): Promise<{ dir: string; keys: string[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'etl-out-'));
-  const keys = await listKeys(s3, bucket, prefix);
-  for (const key of keys) {
-    const path = join(dir, key);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, await getObject(s3, bucket, key));
-  }
-  return { dir, keys };
-}
 
 describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
   let services: LocalServices;
@@ -103,7 +84,7 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
     assert.equal(stats.eventsRejected, bad.length);
     assert.equal(stats.eventsOut.s3, facts.rows);
 
-    const data = await download(s3, bucket, 'parquet/');
+    const data = await downloadPrefix(s3, bucket, 'parquet/');
     cleanup.push(data.dir);
     assert.ok(data.keys.every((k) => /^parquet\/pickup_location=\d{3}\/year=\d{4}\/month=\d{2}\/part-[^/]+\.parquet$/.test(k)), data.keys.join('\n'));
     const report = await readParquet([join(data.dir, 'parquet')], { values: ['pickup_location_id', 'pickup_datetime'], distinct: ['trip_id'] });

@@ -26,17 +26,10 @@ import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/mult
 import { KinesisSource } from '../../processor/sources/kinesis/kinesis-source.js';
 import { readShard } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceBatch } from '../../processor/sources/types.js';
-import { startServicesForTest, uniqueName } from '../support/local.js';
+import { startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 
 const log = createLogger('test', { level: 'silent' });
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function waitActive(kinesis: KinesisClient, stream: string): Promise<void> {
   for (let i = 0; i < 200; i += 1) {

@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +14,7 @@ import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
 import { replay } from '../../replay/replay.js';
-import { getObject, listKeys, startServicesForTest, uniqueName } from '../support/local.js';
+import { downloadPrefix, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 
@@ -58,13 +57,6 @@ function startCli(env: Record<string, string>): RunningCli {
   return { child, eventsIn: () => latest, exited };
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('stop with SIGTERM and restart', () => {
   let services: LocalServices;
@@ -124,12 +116,8 @@ describe('stop with SIGTERM and restart', () => {
     assert.ok(secondRun.lines.some((l) => l.msg === 'recovering from checkpoint'));
 
     // Then the output holds every event exactly once
-    const dir = await mkdtemp(join(tmpdir(), 'etl-restart-'));
+    const { dir } = await downloadPrefix(s3, bucket, 'parquet/');
     cleanup.push(dir);
-    for (const key of await listKeys(s3, bucket, 'parquet/')) {
-      await mkdir(dirname(join(dir, key)), { recursive: true });
-      await writeFile(join(dir, key), await getObject(s3, bucket, key));
-    }
     const report = await readParquet([join(dir, 'parquet')], { values: ['trip_id'] });
     const ids = report.combined.pyarrow.values?.trip_id ?? [];
     const facts = sampleFacts();

@@ -3,6 +3,9 @@
  * unique resource names, and point this process's AWS SDK clients at them.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalServices, type LocalServices, type LocalServicesOptions } from '../../local/services.js';
@@ -48,4 +51,25 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
 export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+/** Polls `condition` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Downloads every key under a prefix into a fresh temporary directory, keeping the key paths. */
+export async function downloadPrefix(s3: S3Client, bucket: string, prefix: string): Promise<{ dir: string; keys: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'etl-out-'));
+  const keys = await listKeys(s3, bucket, prefix);
+  for (const key of keys) {
+    const path = join(dir, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, await getObject(s3, bucket, key));
+  }
+  return { dir, keys };
 }

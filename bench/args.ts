@@ -1,0 +1,8 @@
+/** The benchmarks' one flag reader: `--name N`, a positive integer, or undefined when absent. */
+export function numberFlag(name: string, argv: readonly string[] = process.argv): number | undefined {
+  const at = argv.indexOf(name);
+  if (at === -1) return undefined;
+  const value = Number(argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${argv[at + 1]}`);
+  return value;
+}
