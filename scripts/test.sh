@@ -12,4 +12,14 @@ shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts test/infra/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 echo "== tests (${#files[@]} files)"
-node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line, whatever the reporter prints above it.
+passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
