@@ -142,8 +142,11 @@ export class ProcessorService extends Construct {
       securityGroups: [securityGroup],
       assignPublicIp: false,
       circuitBreaker: { enable: true, rollback: true },
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
+      // Stop, then start (as a Flink stop-with-savepoint and restart): the old task takes its
+      // final checkpoint on SIGTERM before the new one takes the checkpoint lease and resumes
+      // from it. With both running at once, the new task would fence the old one mid-work.
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
       enableExecuteCommand: false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });

@@ -1,6 +1,9 @@
 import { CfnCondition, CfnParameter, Fn } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
+/** Processor tasks the stack allows: one, until the processor shares a stream's shards between tasks. */
+export const MAX_PROCESSOR_TASKS = 1;
+
 /** How the processor image reaches the stack. */
 export type ImageSource = 'asset' | 'parameter';
 
@@ -122,19 +125,23 @@ export class StackParameters extends Construct {
       constraintDescription: 'a number of MiB valid for TaskCpu on Fargate (e.g. 2048-8192 for 1024 CPU units)',
       description: 'Memory of a processor task in MiB; must be a valid Fargate combination with TaskCpu (1024 CPU: 2048-8192).',
     });
+    // One task until the processor shares shards between tasks (shard leases, the scale-out
+    // issue): today every task takes the whole stream's checkpoint lease, so a second task would
+    // fence the first at each checkpoint and they would take turns instead of sharing the work.
+    // The auto scaling on lag is in place; raising these limits is all scale-out will need here.
     this.desiredCount = param('DesiredCount', {
       type: 'Number',
       default: 1,
       minValue: 1,
-      maxValue: 100,
-      description: 'Processor tasks to run; also the minimum of the auto scaling on consumer lag.',
+      maxValue: MAX_PROCESSOR_TASKS,
+      description: `Processor tasks to run; also the minimum of the auto scaling on consumer lag. At most ${MAX_PROCESSOR_TASKS} until the processor shares shards between tasks.`,
     });
     this.maxTaskCount = param('MaxTaskCount', {
       type: 'Number',
-      default: 4,
+      default: 1,
       minValue: 1,
-      maxValue: 100,
-      description: 'Maximum processor tasks the auto scaling on consumer lag may run (more tasks than shards do not help).',
+      maxValue: MAX_PROCESSOR_TASKS,
+      description: `Maximum processor tasks the auto scaling on consumer lag may run. At most ${MAX_PROCESSOR_TASKS} until the processor shares shards between tasks (more tasks would take the checkpoint lease from each other).`,
     });
     this.openSearchDomainArn = param('OpenSearchDomainArn', {
       type: 'String',

@@ -48,7 +48,7 @@ export function synthesize(props: StreamingEtlStackProps & StackProps = {}): Syn
 
 /** The parts of a CloudFormation template the tests read. */
 export interface CfnTemplate {
-  Parameters: Record<string, { Type: string; Default?: unknown; Description?: string; AllowedValues?: unknown[]; AllowedPattern?: string }>;
+  Parameters: Record<string, { Type: string; Default?: unknown; Description?: string; AllowedValues?: unknown[]; AllowedPattern?: string; MinValue?: unknown; MaxValue?: unknown }>;
   Conditions: Record<string, unknown>;
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Condition?: string; Metadata?: unknown }>;
   Outputs: Record<string, { Value: unknown; Description?: string }>;

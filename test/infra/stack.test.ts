@@ -143,13 +143,17 @@ describe('processor service', () => {
     assert.equal(json.Parameters.TaskCpu?.Default, '1024');
     assert.equal(json.Parameters.TaskMemory?.Default, '2048');
     assert.equal(json.Parameters.DesiredCount?.Default, 1);
+    // One task until the processor shares shards between tasks (see MAX_PROCESSOR_TASKS).
+    assert.equal(json.Parameters.DesiredCount?.MaxValue, 1);
+    assert.equal(json.Parameters.MaxTaskCount?.Default, 1);
+    assert.equal(json.Parameters.MaxTaskCount?.MaxValue, 1);
   });
 
-  test('service in private subnets, circuit breaker with rollback', () => {
+  test('service in private subnets, circuit breaker with rollback, old task stopped before the new one starts', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       LaunchType: 'FARGATE',
       DesiredCount: { Ref: 'DesiredCount' },
-      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 0, MaximumPercent: 100 },
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED', Subnets: Match.arrayWith([Match.objectLike({ Ref: Match.stringLikeRegexp('PrivateSubnet') })]) } },
     });
   });
