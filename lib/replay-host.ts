@@ -105,18 +105,12 @@ export class ReplayHost extends Construct {
       });
       userData.addCommands(`unzip -q -o ${archive} -d ${INSTALL_DIR}`);
       props.source.asset.grantRead(role);
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]',
-        reason: 'Granted by Asset.grantRead on the CDK asset bucket, read-only, to download this repository\'s source archive.',
-      });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::s3:GetObject*]',
-        reason: 'Granted by Asset.grantRead on the CDK asset bucket, read-only, to download this repository\'s source archive.',
-      });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::s3:List*]',
-        reason: 'Granted by Asset.grantRead on the CDK asset bucket, read-only, to download this repository\'s source archive.',
-      });
+      for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*']) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason: 'Granted by Asset.grantRead on the CDK asset bucket, read-only, to download this repository\'s source archive.',
+        });
+      }
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]`,
         reason: 'The CDK asset bucket holds the source archive under a content-hash key; read-only.',

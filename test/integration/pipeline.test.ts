@@ -14,7 +14,7 @@ import type { LocalServices } from '../../local/services.js';
 import { loadConfig } from '../../processor/config/index.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/processor.js';
 import { replay } from '../../replay/replay.js';
-import { downloadPrefix, getObject, listKeys, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
+import { createPipelineResources, downloadPrefix, getObject, listKeys, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 
@@ -59,12 +59,7 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
 
   test('every sample event lands once, typed, in the partition its pickup location and time say; bad records become dead letters', async () => {
     // Given a 4-shard stream, a bucket and a checkpoint table, and the processor running
-    const stream = uniqueName('trips');
-    const bucket = uniqueName('out');
-    const table = uniqueName('ckpt');
-    await services.createStream(stream, 4);
-    await services.createBucket(bucket);
-    await services.createTable(table);
+    const { stream, bucket, table } = await createPipelineResources(services, 4);
     const processor = await processorFor(stream, bucket, table);
 
     // When the sample is replayed, plus three records that are not valid TripEvents
@@ -137,12 +132,7 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
 
   test('output stays invisible until a checkpoint commits it', async () => {
     // Given a processor whose checkpoints are an hour apart
-    const stream = uniqueName('trips');
-    const bucket = uniqueName('out');
-    const table = uniqueName('ckpt');
-    await services.createStream(stream, 2);
-    await services.createBucket(bucket);
-    await services.createTable(table);
+    const { stream, bucket, table } = await createPipelineResources(services, 2);
     const processor = await processorFor(stream, bucket, table, ['--CheckpointInterval', '3600000', '--ParquetConversion', 'false']);
     try {
     // When events are read and handed to the sink

@@ -14,7 +14,7 @@ import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
 import { replay } from '../../replay/replay.js';
-import { downloadPrefix, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
+import { createPipelineResources, downloadPrefix, startServicesForTest, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 
@@ -74,12 +74,7 @@ describe('stop with SIGTERM and restart', () => {
 
   test('a processor stopped midway and started again writes every event exactly once', async () => {
     // Given a stream, bucket and checkpoint table, and the processor CLI configured by environment variables
-    const stream = uniqueName('trips');
-    const bucket = uniqueName('out');
-    const table = uniqueName('ckpt');
-    await services.createStream(stream, 2);
-    await services.createBucket(bucket);
-    await services.createTable(table);
+    const { stream, bucket, table } = await createPipelineResources(services, 2);
     const env = {
       ...services.env,
       InputKinesisStream: stream,

@@ -73,3 +73,12 @@ export async function downloadPrefix(s3: S3Client, bucket: string, prefix: strin
   }
   return { dir, keys };
 }
+
+/** Creates a stream with `shards` shards, a bucket and a checkpoint table, all uniquely named. */
+export async function createPipelineResources(services: LocalServices, shards: number): Promise<{ stream: string; bucket: string; table: string }> {
+  const names = { stream: uniqueName('trips'), bucket: uniqueName('out'), table: uniqueName('ckpt') };
+  await services.createStream(names.stream, shards);
+  await services.createBucket(names.bucket);
+  await services.createTable(names.table);
+  return names;
+}
