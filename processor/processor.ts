@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { ConfigError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { CheckpointCoordinator } from './checkpoint/coordinator.js';
+import { CheckpointCoordinator, type RecoveryReport } from './checkpoint/coordinator.js';
 import { DynamoDbCheckpointStore } from './checkpoint/dynamodb-store.js';
 import { MemoryCheckpointStore } from './checkpoint/memory-store.js';
 import type { CheckpointStore } from './checkpoint/types.js';
@@ -44,6 +44,8 @@ export interface ProcessorHandle {
   /** Where dead letters go (`s3` or `log`). */
   readonly deadLetterDestination: string;
   stats(): PipelineStats;
+  /** What the start-up recovery did (re-committed and orphaned uploads). */
+  recovery(): RecoveryReport | undefined;
   /** Takes a checkpoint now (commits all output so far). */
   checkpointNow(): ReturnType<Pipeline['checkpointNow']>;
   /** Stops reading, takes the final checkpoint and closes everything. */
@@ -82,7 +84,12 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
 
   // The S3 sink rejects events whose partition cannot be rendered; they reach the pipeline's
   // dead letters through this late-bound callback.
-  const late: { pipeline?: Pipeline } = {};
+  const late: { pipeline?: Pipeline; coordinator?: CheckpointCoordinator } = {};
+  // Uploads start only after recovery, when the coordinator holds the lease.
+  const registerUpload = async (entry: string): Promise<void> => {
+    if (!late.coordinator) throw new Error('an upload started before the checkpoint coordinator existed');
+    await late.coordinator.registerUpload(entry);
+  };
   const sinks: Sink[] = [];
   let deadLetterS3: ConstructorParameters<typeof DeadLetterOutput>[0]['s3'];
   for (const sink of config.sinks) {
@@ -91,7 +98,16 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
         const format = await createFileFormat(schema, { format: sink.format, parquetEncoder: sink.parquetEncoder, compression: sink.parquetCompression });
         const client = createS3Client();
         sinks.push(
-          new S3Sink({ config: sink, schema, format, log: log.child('s3'), jobStartMs, client, reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason) }),
+          new S3Sink({
+            config: sink,
+            schema,
+            format,
+            log: log.child('s3'),
+            jobStartMs,
+            client,
+            registerUpload,
+            reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason),
+          }),
         );
         deadLetterS3 ??= { client, config: sink };
         break;
@@ -108,7 +124,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
         throw notYetAvailable('OutputElasticsearchEndpoint', 'OpenSearch sink');
     }
   }
-  const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), ...(deadLetterS3 ? { s3: deadLetterS3 } : {}) });
+  const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), registerUpload, ...(deadLetterS3 ? { s3: deadLetterS3 } : {}) });
   const store: CheckpointStore = config.checkpointTable
     ? new DynamoDbCheckpointStore({ table: config.checkpointTable, key: config.applicationName })
     : new MemoryCheckpointStore();
@@ -120,6 +136,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     owner: workerId,
     ...(options.afterCheckpointPhase ? { afterPhase: options.afterCheckpointPhase } : {}),
   });
+  late.coordinator = coordinator;
   const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log });
   late.pipeline = running;
 
@@ -155,6 +172,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     config,
     deadLetterDestination: deadLetters.destination,
     stats: () => running.stats(),
+    recovery: () => coordinator.recovery,
     checkpointNow: () => running.checkpointNow(),
     stop: async () => {
       await running.stop();

@@ -11,6 +11,11 @@
  * 4. commit: every participant makes the output visible (idempotently).
  * `recover` takes the lease and re-runs the commits of the last persisted checkpoint, then returns
  * its positions: the place to resume reading.
+ *
+ * Uploads are registered in the store before their first byte is sent (`registerUpload`) and
+ * forgotten once committed. At recovery, a registered upload that the last checkpoint does not
+ * hold was pre-committed by a checkpoint that never persisted: it is aborted (best effort; the
+ * bucket's lifecycle rule removes what an abort misses) and forgotten.
  */
 import type { Logger } from '../../common/log.js';
 import type { CheckpointData, CheckpointStore, Lease } from './types.js';
@@ -36,6 +41,21 @@ export interface CheckpointParticipant {
   readonly name: string;
   preCommit(checkpointId: number): Promise<unknown>;
   commit(pending: unknown, checkpointId: number, recovering?: boolean): Promise<void>;
+  /** The upload-registry entries a pending commit of this participant holds. */
+  uploadsOf?(pending: unknown): readonly string[];
+  /** Aborts a registered upload that no checkpoint holds; false when the abort did not succeed. */
+  abortUpload?(entry: string): Promise<boolean>;
+}
+
+/** What a recovery did with the registered uploads. */
+export interface RecoveryReport {
+  readonly checkpointId: number | undefined;
+  /** Uploads of the last checkpoint, completed again. */
+  readonly recommitted: number;
+  /** Registered uploads no checkpoint held, aborted. */
+  readonly orphansAborted: readonly string[];
+  /** Registered uploads no checkpoint held, whose abort failed (left to the lifecycle rule). */
+  readonly orphansNotAborted: readonly string[];
 }
 
 /** The outcome of one checkpoint. */
@@ -54,6 +74,7 @@ export class CheckpointCoordinator {
   #state: CheckpointState = 'new';
   #lease: Lease | undefined;
   #lastId = 0;
+  #recovery: RecoveryReport | undefined;
   /** Hook for fault-injection tests: called between phases with the phase just finished. */
   readonly #afterPhase: ((phase: 'pre-commit' | 'persist' | 'commit', checkpointId: number) => Promise<void> | void) | undefined;
 
@@ -76,6 +97,11 @@ export class CheckpointCoordinator {
     return this.#state;
   }
 
+  /** What the recovery did, once `recover` has run. */
+  get recovery(): RecoveryReport | undefined {
+    return this.#recovery;
+  }
+
   /** The id of the last checkpoint persisted (or recovered). */
   get lastCheckpointId(): number {
     return this.#lastId;
@@ -92,20 +118,36 @@ export class CheckpointCoordinator {
   async recover(): Promise<Readonly<Record<string, string>>> {
     if (this.#state !== 'new') throw new IllegalCheckpointStateError(`recover() in state ${this.#state}`);
     try {
-      const { lease, last } = await this.#store.acquire(this.#owner);
+      const { lease, last, registeredUploads } = await this.#store.acquire(this.#owner);
       this.#lease = lease;
-      if (!last) {
+      const kept = new Set(last ? this.#uploadsOf(last.pending) : []);
+      if (last) {
+        this.#lastId = last.checkpointId;
+        this.#log.info('recovering from checkpoint', { checkpointId: last.checkpointId, shards: Object.keys(last.positions).length, store: this.#store.description });
+        for (const participant of this.#participants) {
+          if (participant.name in last.pending) await participant.commit(last.pending[participant.name], last.checkpointId, true);
+        }
+      } else {
         this.#log.info('no checkpoint to recover; starting fresh', { store: this.#store.description, lease: lease.counter });
-        this.#to('idle');
-        return {};
       }
-      this.#lastId = last.checkpointId;
-      this.#log.info('recovering from checkpoint', { checkpointId: last.checkpointId, shards: Object.keys(last.positions).length, store: this.#store.description });
-      for (const participant of this.#participants) {
-        if (participant.name in last.pending) await participant.commit(last.pending[participant.name], last.checkpointId, true);
+      const orphansAborted: string[] = [];
+      const orphansNotAborted: string[] = [];
+      for (const entry of registeredUploads) {
+        if (kept.has(entry)) continue;
+        const aborter = this.#participants.find((p) => p.abortUpload);
+        ((aborter && (await aborter.abortUpload!(entry))) ? orphansAborted : orphansNotAborted).push(entry);
       }
+      if (orphansAborted.length + orphansNotAborted.length > 0) {
+        this.#log.warn('uploads of a checkpoint that never persisted', {
+          aborted: orphansAborted.length,
+          notAborted: orphansNotAborted.length,
+          note: orphansNotAborted.length > 0 ? 'uploads that could not be aborted stay invisible; the bucket lifecycle rule removes them' : undefined,
+        });
+      }
+      await this.#store.forgetUploads(lease, registeredUploads);
+      this.#recovery = { checkpointId: last?.checkpointId, recommitted: kept.size, orphansAborted, orphansNotAborted };
       this.#to('idle');
-      return last.positions;
+      return last?.positions ?? {};
     } catch (error) {
       this.#state = 'failed';
       throw new CheckpointError('could not recover from the last checkpoint', { cause: error });
@@ -133,6 +175,7 @@ export class CheckpointCoordinator {
 
       this.#to('committing');
       for (const participant of this.#participants) await participant.commit(pending[participant.name], checkpointId);
+      await this.#store.forgetUploads(this.#lease, this.#uploadsOf(pending));
       const committed = performance.now();
       await this.#afterPhase?.('commit', checkpointId);
       this.#to('idle');
@@ -146,6 +189,20 @@ export class CheckpointCoordinator {
       this.#state = 'failed';
       throw new CheckpointError(`checkpoint ${checkpointId} failed while ${phase}`, { cause: error });
     }
+  }
+
+  /** Records an upload before its first byte is sent (see the class comment). */
+  async registerUpload(entry: string): Promise<void> {
+    if (!this.#lease) throw new IllegalCheckpointStateError('registerUpload() before recover()');
+    await this.#store.registerUploads(this.#lease, [entry]);
+  }
+
+  #uploadsOf(pending: Readonly<Record<string, unknown>>): string[] {
+    const entries: string[] = [];
+    for (const participant of this.#participants) {
+      if (participant.uploadsOf && participant.name in pending) entries.push(...participant.uploadsOf(pending[participant.name]));
+    }
+    return entries;
   }
 
   /** Ends the protocol (after the final checkpoint). */

@@ -3,7 +3,8 @@
  * counter on the item: `acquire` bumps it, and every `persist` is a conditional write that fails
  * when the counter moved on (another worker took over: fencing) or when the checkpoint id does not
  * advance. The state (positions and pending commits) is stored gzip-compressed, so hundreds of
- * pending part files fit the 400 KB item limit.
+ * pending part files fit the 400 KB item limit. Registered uploads are a string set (`uploads`) on
+ * the same item, changed under the same lease condition.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
@@ -43,7 +44,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     this.description = `dynamodb:${options.table}/${options.key}`;
   }
 
-  async acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData }> {
+  async acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData; registeredUploads: readonly string[] }> {
     try {
       return await retry(async () => {
         const current = await this.#client.send(
@@ -74,7 +75,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         }
         const state = item?.state?.B;
         const last = state ? (JSON.parse(gunzipSync(state).toString('utf8')) as CheckpointData) : undefined;
-        return { lease: { owner, counter }, ...(last ? { last } : {}) };
+        return { lease: { owner, counter }, ...(last ? { last } : {}), registeredUploads: item?.uploads?.SS ?? [] };
       });
     } catch (error) {
       throw new CheckpointError(`could not acquire the checkpoint lease in ${this.description}`, { cause: error });
@@ -111,6 +112,40 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         );
       }
       throw new CheckpointError(`could not persist checkpoint ${data.checkpointId} to ${this.description}`, { cause: error });
+    }
+  }
+
+  async registerUploads(lease: Lease, entries: readonly string[]): Promise<void> {
+    await this.#changeUploads(lease, 'ADD', entries);
+  }
+
+  async forgetUploads(lease: Lease, entries: readonly string[]): Promise<void> {
+    await this.#changeUploads(lease, 'DELETE', entries);
+  }
+
+  async #changeUploads(lease: Lease, action: 'ADD' | 'DELETE', entries: readonly string[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await retry(() =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { key: { S: this.#key } },
+            UpdateExpression: `${action} uploads :entries`,
+            ConditionExpression: 'leaseOwner = :owner AND leaseCounter = :counter',
+            ExpressionAttributeValues: {
+              ':entries': { SS: [...new Set(entries)] },
+              ':owner': { S: lease.owner },
+              ':counter': { N: String(lease.counter) },
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new FencedError(`upload registry of ${this.description}: lease ${lease.owner}/${lease.counter} was taken over`, { cause: error });
+      }
+      throw new CheckpointError(`could not ${action === 'ADD' ? 'register' : 'forget'} ${entries.length} uploads in ${this.description}`, { cause: error });
     }
   }
 

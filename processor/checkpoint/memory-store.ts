@@ -10,16 +10,31 @@ export class MemoryCheckpointStore implements CheckpointStore {
   readonly description = 'memory (positions are not kept across restarts)';
   #lease: Lease | undefined;
   #last: CheckpointData | undefined;
+  readonly #uploads = new Set<string>();
 
-  async acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData }> {
+  async acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData; registeredUploads: readonly string[] }> {
     this.#lease = { owner, counter: (this.#lease?.counter ?? 0) + 1 };
-    return { lease: this.#lease, ...(this.#last ? { last: this.#last } : {}) };
+    return { lease: this.#lease, ...(this.#last ? { last: this.#last } : {}), registeredUploads: [...this.#uploads] };
   }
 
-  async persist(lease: Lease, data: CheckpointData): Promise<void> {
+  #checkLease(lease: Lease): void {
     if (!this.#lease || this.#lease.counter !== lease.counter || this.#lease.owner !== lease.owner) {
       throw new FencedError(`lease ${lease.owner}/${lease.counter} is no longer held`);
     }
+  }
+
+  async registerUploads(lease: Lease, entries: readonly string[]): Promise<void> {
+    this.#checkLease(lease);
+    for (const entry of entries) this.#uploads.add(entry);
+  }
+
+  async forgetUploads(lease: Lease, entries: readonly string[]): Promise<void> {
+    this.#checkLease(lease);
+    for (const entry of entries) this.#uploads.delete(entry);
+  }
+
+  async persist(lease: Lease, data: CheckpointData): Promise<void> {
+    this.#checkLease(lease);
     if (this.#last && data.checkpointId <= this.#last.checkpointId) {
       throw new FencedError(`checkpoint ${data.checkpointId} does not advance past ${this.#last.checkpointId}`);
     }

@@ -20,10 +20,20 @@ export interface Lease {
 export interface CheckpointStore {
   /** A short description for logs (`dynamodb:table/key`, `memory`). */
   readonly description: string;
-  /** Takes ownership (bumping the lease counter) and returns the last checkpoint, if any. */
-  acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData }>;
+  /**
+   * Takes ownership (bumping the lease counter) and returns the last checkpoint, if any, and the
+   * uploads registered and not yet forgotten (see `registerUploads`).
+   */
+  acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData; registeredUploads: readonly string[] }>;
   /** Persists a checkpoint; throws `FencedError` if the lease was taken over, or if the id does not advance. */
   persist(lease: Lease, data: CheckpointData): Promise<void>;
+  /**
+   * Records pending uploads (opaque entries) before their first byte is sent, so that a recovery
+   * can abort those no checkpoint kept without listing the bucket. Fenced like `persist`.
+   */
+  registerUploads(lease: Lease, entries: readonly string[]): Promise<void>;
+  /** Drops entries once their uploads are completed or aborted. Fenced like `persist`. */
+  forgetUploads(lease: Lease, entries: readonly string[]): Promise<void>;
   /** Releases resources. */
   close(): Promise<void>;
 }

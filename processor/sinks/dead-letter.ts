@@ -9,7 +9,7 @@ import type { Logger } from '../../common/log.js';
 import type { SourcePosition } from '../lifecycle.js';
 import type { S3SinkConfig } from '../config/types.js';
 import { PartitionedWriter, type PartBuilder } from './s3/partitioned-writer.js';
-import type { S3PendingCommit } from './s3/s3-sink.js';
+import { abortRegisteredUpload, registrar, uploadsOfPending, type S3PendingCommit } from './s3/s3-sink.js';
 import { SinkError } from './errors.js';
 
 /** One rejected record. */
@@ -63,12 +63,14 @@ export class DeadLetterOutput {
   readonly name = 'dead-letter';
   readonly #writer: PartitionedWriter<DeadLetter> | undefined;
   readonly #log: Logger;
+  readonly #client: S3Client | undefined;
   #buffer: DeadLetter[] = [];
   /** Dead letters made durable (committed to S3, or logged). */
   committed = 0;
 
-  constructor(options: { log: Logger; s3?: { client: S3Client; config: S3SinkConfig } }) {
+  constructor(options: { log: Logger; s3?: { client: S3Client; config: S3SinkConfig }; registerUpload?: (entry: string) => Promise<void> }) {
     this.#log = options.log;
+    this.#client = options.s3?.client;
     if (options.s3) {
       const { client, config } = options.s3;
       this.#writer = new PartitionedWriter<DeadLetter>({
@@ -83,6 +85,7 @@ export class DeadLetterOutput {
         rolloverIntervalMs: config.rolloverIntervalMs,
         inactivityIntervalMs: config.inactivityIntervalMs,
         log: options.log,
+        ...(options.registerUpload ? { onUploadCreated: registrar(options.registerUpload) } : {}),
       });
     }
   }
@@ -113,6 +116,14 @@ export class DeadLetterOutput {
     if (!this.#writer) return null;
     await this.flush();
     return { uploads: await this.#writer.preCommit() };
+  }
+
+  uploadsOf(pending: unknown): readonly string[] {
+    return uploadsOfPending(pending);
+  }
+
+  async abortUpload(entry: string): Promise<boolean> {
+    return this.#client ? abortRegisteredUpload(this.#client, entry) : false;
   }
 
   async commit(pending: unknown, checkpointId: number, recovering = false): Promise<void> {

@@ -86,6 +86,23 @@ describe('processor parts on local servers', () => {
       assert.deepEqual((await store.acquire('w3')).last?.positions, { 'shardId-0': '5000' });
       await store.close();
     });
+    test('keeps the upload registry under the same lease', async () => {
+      // Given a worker holding the lease, with two uploads registered and one forgotten
+      const table = uniqueName('ckpt');
+      await services.createTable(table);
+      const store = new DynamoDbCheckpointStore({ table, key: 'app' });
+      const { lease } = await store.acquire('w1');
+      await store.registerUploads(lease, ['["b","k1","u1"]', '["b","k2","u2"]']);
+      await store.forgetUploads(lease, ['["b","k1","u1"]']);
+
+      // When another worker takes over, it sees what is left, and the first can no longer register
+      const next = await store.acquire('w2');
+      assert.deepEqual(next.registeredUploads, ['["b","k2","u2"]']);
+      await assert.rejects(store.registerUploads(lease, ['["b","k3","u3"]']), FencedError);
+      await store.forgetUploads(next.lease, next.registeredUploads);
+      assert.deepEqual((await store.acquire('w3')).registeredUploads, []);
+      await store.close();
+    });
   });
 
   describe('KinesisSource', () => {

@@ -113,3 +113,85 @@ describe('CheckpointCoordinator', () => {
     await assert.rejects(coordinator.checkpoint({}), IllegalCheckpointStateError);
   });
 });
+
+describe('CheckpointCoordinator upload registry', () => {
+  /** A participant whose pending commit is a list of upload entries, recording aborts. */
+  function uploader(journal: string[], abortable = true): CheckpointParticipant & { next: string[] } {
+    const self = {
+      name: 's3',
+      next: [] as string[],
+      async preCommit() {
+        const uploads = self.next;
+        self.next = [];
+        return { uploads };
+      },
+      async commit(pending: unknown, id: number, recovering?: boolean) {
+        journal.push(`commit(${id},${(pending as { uploads: string[] }).uploads.join('+')}${recovering ? ',recovering' : ''})`);
+      },
+      uploadsOf: (pending: unknown) => (pending as { uploads: string[] }).uploads,
+      async abortUpload(entry: string) {
+        journal.push(`abort(${entry})`);
+        return abortable;
+      },
+    };
+    return self;
+  }
+
+  test('a committed checkpoint forgets its uploads; recovery aborts only the uploads no checkpoint holds', async () => {
+    // Given checkpoints 1 and 2 committed with uploads A and C, then upload B registered and
+    // pre-committed by checkpoint 3, which crashed before it persisted
+    const store = new MemoryCheckpointStore();
+    const journal: string[] = [];
+    const s3 = uploader(journal);
+    const first = new CheckpointCoordinator({
+      store,
+      participants: [s3],
+      log,
+      owner: 'w1',
+      afterPhase: (phase, id) => {
+        if (phase === 'pre-commit' && id === 3) throw new Error('crash before persist');
+      },
+    });
+    await first.recover();
+    for (const [upload, position] of [['A', '1'], ['C', '2']] as const) {
+      await first.registerUpload(upload);
+      s3.next = [upload];
+      await first.checkpoint({ s: position });
+    }
+    await first.registerUpload('B');
+    s3.next = ['B'];
+    await assert.rejects(first.checkpoint({ s: '3' }));
+
+    // When a new worker recovers
+    journal.length = 0;
+    const second = new CheckpointCoordinator({ store, participants: [uploader(journal)], log, owner: 'w2' });
+    assert.deepEqual(await second.recover(), { s: '2' });
+
+    // Then checkpoint 2 was committed again and only B aborted: A was forgotten when checkpoint 1
+    // committed (else it would be taken for an orphan too), and the registry is empty
+    assert.deepEqual(journal, ['commit(2,C,recovering)', 'abort(B)']);
+    assert.deepEqual(second.recovery, { checkpointId: 2, recommitted: 1, orphansAborted: ['B'], orphansNotAborted: [] });
+    assert.deepEqual((await store.acquire('probe')).registeredUploads, []);
+  });
+
+  test('an orphan that cannot be aborted is reported as such, and still forgotten', async () => {
+    const store = new MemoryCheckpointStore();
+    const first = new CheckpointCoordinator({ store, participants: [uploader([])], log, owner: 'w1' });
+    await first.recover();
+    await first.registerUpload('C');
+    const second = new CheckpointCoordinator({ store, participants: [uploader([], false)], log, owner: 'w2' });
+    await second.recover();
+    assert.deepEqual(second.recovery?.orphansNotAborted, ['C']);
+    assert.deepEqual((await store.acquire('probe')).registeredUploads, []);
+  });
+
+  test('registering needs the lease, and a fenced worker cannot register', async () => {
+    const store = new MemoryCheckpointStore();
+    const first = new CheckpointCoordinator({ store, participants: [], log, owner: 'w1' });
+    await assert.rejects(first.registerUpload('X'), IllegalCheckpointStateError);
+    await first.recover();
+    const second = new CheckpointCoordinator({ store, participants: [], log, owner: 'w2' });
+    await second.recover();
+    await assert.rejects(first.registerUpload('X'), FencedError);
+  });
+});

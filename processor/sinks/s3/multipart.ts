@@ -111,6 +111,25 @@ export async function completeUpload(client: S3Client, pending: PendingUpload, r
   }
 }
 
+/** The upload registry's entry for an upload (see CheckpointStore.registerUploads). */
+export function uploadEntry(upload: { readonly bucket: string; readonly key: string; readonly uploadId: string }): string {
+  return JSON.stringify([upload.bucket, upload.key, upload.uploadId]);
+}
+
+/** Reads an entry made by {@link uploadEntry}; undefined for anything else. */
+export function parseUploadEntry(entry: string): { bucket: string; key: string; uploadId: string } | undefined {
+  try {
+    const parsed = JSON.parse(entry) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {
+      const [bucket, key, uploadId] = parsed as [string, string, string];
+      return { bucket, key, uploadId };
+    }
+  } catch {
+    // not an entry of ours
+  }
+  return undefined;
+}
+
 /** Aborts an upload (best effort: the bucket's lifecycle rule removes what this misses). */
 export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
   try {

@@ -11,7 +11,7 @@ import { compilePartitionTemplate } from '../../config/partition-template.js';
 import type { DecodedEvent, EventSchema, FileFormat } from '../../formats/types.js';
 import { BaseSink, type SinkRecord } from '../../lifecycle.js';
 import { SinkError } from '../errors.js';
-import type { PendingUpload } from './multipart.js';
+import { abortUpload, parseUploadEntry, uploadEntry, type PendingUpload } from './multipart.js';
 import { PartitionedWriter } from './partitioned-writer.js';
 
 /** What the S3 sink's pre-commit hands to the checkpoint. */
@@ -30,6 +30,8 @@ export interface S3SinkOptions {
   readonly log: Logger;
   readonly jobStartMs: number;
   readonly reject: RejectRecord;
+  /** Records an upload (its registry entry) before its first byte is sent. */
+  readonly registerUpload?: (entry: string) => Promise<void>;
   readonly client?: S3Client;
   readonly region?: string;
 }
@@ -89,6 +91,7 @@ export class S3Sink extends BaseSink {
       rolloverIntervalMs: config.rolloverIntervalMs,
       inactivityIntervalMs: config.inactivityIntervalMs,
       log: options.log,
+      ...(options.registerUpload ? { onUploadCreated: registrar(options.registerUpload) } : {}),
     });
   }
 
@@ -117,6 +120,14 @@ export class S3Sink extends BaseSink {
     this.eventsOut += await this.#writer.commit(uploads, recovering);
   }
 
+  uploadsOf(pending: unknown): readonly string[] {
+    return uploadsOfPending(pending);
+  }
+
+  abortUpload(entry: string): Promise<boolean> {
+    return abortRegisteredUpload(this.#client, entry);
+  }
+
   /** Open part files, for the status line. */
   get openFiles(): number {
     return this.#writer.openFiles;
@@ -125,4 +136,21 @@ export class S3Sink extends BaseSink {
   override async close(): Promise<void> {
     if (this.#ownsClient) this.#client.destroy();
   }
+}
+
+/** Adapts a registry callback to the writer's upload hook. */
+export function registrar(register: (entry: string) => Promise<void>): (bucket: string, key: string, uploadId: string) => Promise<void> {
+  return (bucket, key, uploadId) => register(uploadEntry({ bucket, key, uploadId }));
+}
+
+/** The registry entries of an S3 pending commit. */
+export function uploadsOfPending(pending: unknown): readonly string[] {
+  const uploads = (pending as S3PendingCommit | null)?.uploads;
+  return Array.isArray(uploads) ? uploads.map(uploadEntry) : [];
+}
+
+/** Aborts the upload a registry entry names. */
+export async function abortRegisteredUpload(client: S3Client, entry: string): Promise<boolean> {
+  const upload = parseUploadEntry(entry);
+  return upload ? abortUpload(client, upload.bucket, upload.key, upload.uploadId) : false;
 }
