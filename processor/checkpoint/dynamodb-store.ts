@@ -8,6 +8,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -83,36 +84,18 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   }
 
   async persist(lease: Lease, data: CheckpointData): Promise<void> {
-    const state = gzipSync(Buffer.from(JSON.stringify(data), 'utf8'));
-    try {
-      await retry(() =>
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: { key: { S: this.#key } },
-            UpdateExpression: 'SET checkpointId = :id, #state = :state, updatedAt = :now',
-            ConditionExpression:
-              'leaseOwner = :owner AND leaseCounter = :counter AND (attribute_not_exists(checkpointId) OR checkpointId < :id)',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: {
-              ':id': { N: String(data.checkpointId) },
-              ':state': { B: state },
-              ':now': { S: new Date().toISOString() },
-              ':owner': { S: lease.owner },
-              ':counter': { N: String(lease.counter) },
-            },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new FencedError(
-          `checkpoint ${data.checkpointId} rejected by ${this.description}: lease ${lease.owner}/${lease.counter} was taken over or the id did not advance`,
-          { cause: error },
-        );
-      }
-      throw new CheckpointError(`could not persist checkpoint ${data.checkpointId} to ${this.description}`, { cause: error });
-    }
+    await this.#updateUnderLease(lease, {
+      update: 'SET checkpointId = :id, #state = :state, updatedAt = :now',
+      condition: '(attribute_not_exists(checkpointId) OR checkpointId < :id)',
+      names: { '#state': 'state' },
+      values: {
+        ':id': { N: String(data.checkpointId) },
+        ':state': { B: gzipSync(Buffer.from(JSON.stringify(data), 'utf8')) },
+        ':now': { S: new Date().toISOString() },
+      },
+      fenced: `checkpoint ${data.checkpointId} rejected by ${this.description}: lease ${lease.owner}/${lease.counter} was taken over or the id did not advance`,
+      failed: `could not persist checkpoint ${data.checkpointId} to ${this.description}`,
+    });
   }
 
   async registerUploads(lease: Lease, entries: readonly string[]): Promise<void> {
@@ -125,27 +108,42 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   async #changeUploads(lease: Lease, action: 'ADD' | 'DELETE', entries: readonly string[]): Promise<void> {
     if (entries.length === 0) return;
+    await this.#updateUnderLease(lease, {
+      update: `${action} uploads :entries`,
+      values: { ':entries': { SS: [...new Set(entries)] } },
+      fenced: `upload registry of ${this.description}: lease ${lease.owner}/${lease.counter} was taken over`,
+      failed: `could not ${action === 'ADD' ? 'register' : 'forget'} ${entries.length} uploads in ${this.description}`,
+    });
+  }
+
+  /** One UpdateItem on the item, conditional on `lease` still being held: FencedError when it is not. */
+  async #updateUnderLease(
+    lease: Lease,
+    o: {
+      update: string;
+      condition?: string;
+      names?: Record<string, string>;
+      values: Record<string, AttributeValue>;
+      fenced: string;
+      failed: string;
+    },
+  ): Promise<void> {
     try {
       await retry(() =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
             Key: { key: { S: this.#key } },
-            UpdateExpression: `${action} uploads :entries`,
-            ConditionExpression: 'leaseOwner = :owner AND leaseCounter = :counter',
-            ExpressionAttributeValues: {
-              ':entries': { SS: [...new Set(entries)] },
-              ':owner': { S: lease.owner },
-              ':counter': { N: String(lease.counter) },
-            },
+            UpdateExpression: o.update,
+            ConditionExpression: `leaseOwner = :owner AND leaseCounter = :counter${o.condition ? ` AND ${o.condition}` : ''}`,
+            ...(o.names ? { ExpressionAttributeNames: o.names } : {}),
+            ExpressionAttributeValues: { ...o.values, ':owner': { S: lease.owner }, ':counter': { N: String(lease.counter) } },
           }),
         ),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new FencedError(`upload registry of ${this.description}: lease ${lease.owner}/${lease.counter} was taken over`, { cause: error });
-      }
-      throw new CheckpointError(`could not ${action === 'ADD' ? 'register' : 'forget'} ${entries.length} uploads in ${this.description}`, { cause: error });
+      if (error instanceof ConditionalCheckFailedException) throw new FencedError(o.fenced, { cause: error });
+      throw new CheckpointError(o.failed, { cause: error });
     }
   }
 
