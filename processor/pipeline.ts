@@ -52,7 +52,7 @@ export class Pipeline {
   #stopping = false;
   #sourceStopped = false;
   #checkpointDue = false;
-  #checkpointRequests: ((result: CheckpointResult) => void)[] = [];
+  #checkpointRequests: { resolve: (result: CheckpointResult) => void; reject: (error: unknown) => void }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #eventsIn = 0;
   #eventsValid = 0;
@@ -102,10 +102,10 @@ export class Pipeline {
     };
   }
 
-  /** Asks for a checkpoint now; resolves when it has committed. */
+  /** Asks for a checkpoint now; resolves when it has committed, rejects if the pipeline fails first. */
   checkpointNow(): Promise<CheckpointResult> {
-    return new Promise((resolve) => {
-      this.#checkpointRequests.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.#checkpointRequests.push({ resolve, reject });
       this.#checkpointDue = true;
       this.#wakeLoop?.();
     });
@@ -156,6 +156,7 @@ export class Pipeline {
       this.#o.coordinator.close();
     } catch (error) {
       this.#o.log.error('pipeline failed', { error: describeError(error) });
+      for (const request of this.#checkpointRequests.splice(0)) request.reject(error);
       await this.#o.source.stop().catch(() => undefined);
       throw error;
     } finally {
@@ -206,6 +207,6 @@ export class Pipeline {
       persistMs: Math.round(result.phases.persistMs),
       commitMs: Math.round(result.phases.commitMs),
     });
-    for (const resolve of this.#checkpointRequests.splice(0)) resolve(result);
+    for (const request of this.#checkpointRequests.splice(0)) request.resolve(result);
   }
 }

@@ -57,7 +57,7 @@ describe('recovery from a checkpoint that never persisted', () => {
     const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, maxEvents: 300, statisticsFrequencyMs: 0, progress: false, logger: quiet });
     await waitFor('300 records read', () => first.stats().eventsIn >= replayed.eventsSent);
     const outcome = first.done.then(() => undefined, (error: unknown) => error);
-    void first.checkpointNow();
+    await assert.rejects(first.checkpointNow(), /checkpoint 1 failed while pre-committing/);
     assert.match(String(await outcome), /checkpoint 1 failed while pre-committing/);
 
     // ... which left registered, uncommitted uploads and nothing visible
