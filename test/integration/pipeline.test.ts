@@ -193,4 +193,30 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
     assert.equal(ids.size, 300);
     assert.equal(shardsWithData, shards.length);
   });
+
+  test('an event whose partition cannot be rendered becomes a dead letter naming the field, and nothing is lost', async () => {
+    // Given a template that formats a text field as a number
+    const { stream, bucket, table } = await createPipelineResources(services, 1);
+    const processor = await processorFor(stream, bucket, table, ['--OutputPartitionTemplate', 'flag={store_and_fwd_flag:%03d}/']);
+
+    // When 20 events are processed
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, maxEvents: 20, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    await waitFor('20 records read', () => processor.stats().eventsIn >= replayed.eventsSent);
+    await processor.stop();
+
+    // Then all 20 are dead letters with the reason, and no data file was written
+    assert.equal(processor.stats().eventsRejected, 20);
+    assert.equal(processor.stats().eventsOut.s3, 0);
+    assert.deepEqual(await listKeys(s3, bucket, 'parquet/'), []);
+    const letters = (await Promise.all((await listKeys(s3, bucket, 'errors/')).map(async (k) => Buffer.from(await getObject(s3, bucket, k)).toString('utf8'))))
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { reason: string; raw_base64: string });
+    assert.equal(letters.length, 20);
+    for (const letter of letters) {
+      assert.match(letter.reason, /^partition: .*store_and_fwd_flag/);
+      assert.match(Buffer.from(letter.raw_base64, 'base64').toString('utf8'), /"trip_id":\d+/);
+    }
+  });
 });
