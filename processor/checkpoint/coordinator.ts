@@ -102,11 +102,6 @@ export class CheckpointCoordinator {
     return this.#recovery;
   }
 
-  /** The id of the last checkpoint persisted (or recovered). */
-  get lastCheckpointId(): number {
-    return this.#lastId;
-  }
-
   #to(next: CheckpointState): void {
     if (!TRANSITIONS[this.#state].includes(next)) {
       throw new IllegalCheckpointStateError(`checkpoint state ${this.#state} cannot go to ${next}`);

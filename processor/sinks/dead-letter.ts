@@ -65,8 +65,6 @@ export class DeadLetterOutput {
   readonly #log: Logger;
   readonly #client: S3Client | undefined;
   #buffer: DeadLetter[] = [];
-  /** Dead letters made durable (committed to S3, or logged). */
-  committed = 0;
 
   constructor(options: { log: Logger; s3?: { client: S3Client; config: S3SinkConfig }; registerUpload?: (entry: string) => Promise<void> }) {
     this.#log = options.log;
@@ -100,7 +98,6 @@ export class DeadLetterOutput {
     if (this.#writer) this.#buffer.push(letter);
     else {
       this.#log.error('rejected record (no S3 output for dead letters: logged in full)', { deadLetter: JSON.parse(deadLetterJson(letter)) });
-      this.committed += 1;
     }
   }
 
@@ -130,6 +127,6 @@ export class DeadLetterOutput {
     if (!this.#writer) return;
     const uploads = (pending as S3PendingCommit | null)?.uploads;
     if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no dead-letter pending commit`);
-    this.committed += await this.#writer.commit(uploads, recovering);
+    await this.#writer.commit(uploads, recovering);
   }
 }

@@ -75,18 +75,6 @@ export class PartitionedWriter<T> {
     this.#runId = `${stamp}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** Open files now. */
-  get openFiles(): number {
-    return this.#open.size;
-  }
-
-  /** Items in open files, not yet uploaded. */
-  get bufferedItems(): number {
-    let n = 0;
-    for (const f of this.#open.values()) n += f.builder.count;
-    return n;
-  }
-
   /** Adds items; rolls (and uploads) any file that reaches the size limit, or is due by age. */
   async append(items: readonly T[], now = Date.now()): Promise<void> {
     const full: OpenFile<T>[] = [];

@@ -128,11 +128,6 @@ export class S3Sink extends BaseSink {
     return abortRegisteredUpload(this.#client, entry);
   }
 
-  /** Open part files, for the status line. */
-  get openFiles(): number {
-    return this.#writer.openFiles;
-  }
-
   override async close(): Promise<void> {
     if (this.#ownsClient) this.#client.destroy();
   }
