@@ -191,9 +191,9 @@ function arrowType(field: FieldSpec): DataType {
 function createColumn(field: FieldSpec, capacity: number): ColumnBuilder {
   switch (field.type) {
     case 'int':
-      return new Int32Column(capacity);
+      return new NumberColumn(new Int32(), capacity);
     case 'double':
-      return new Float64Column(capacity);
+      return new NumberColumn(new Float64(), capacity);
     case 'long':
       return new Int64Column(capacity, new Int64());
     case 'timestamp-millis':
@@ -205,11 +205,17 @@ function createColumn(field: FieldSpec, capacity: number): ColumnBuilder {
   }
 }
 
-class Int32Column implements ColumnBuilder {
-  readonly fixedWidth = 4;
-  #values: Int32Array;
-  constructor(capacity: number) {
-    this.#values = new Int32Array(capacity);
+/** 32-bit integers and doubles: one typed array, the value stored as it is. */
+class NumberColumn implements ColumnBuilder {
+  readonly fixedWidth: number;
+  readonly #type: Int32 | Float64;
+  readonly #ArrayType: Int32ArrayConstructor | Float64ArrayConstructor;
+  #values: Int32Array | Float64Array;
+  constructor(type: Int32 | Float64, capacity: number) {
+    this.#type = type;
+    this.#ArrayType = type instanceof Int32 ? Int32Array : Float64Array;
+    this.fixedWidth = this.#ArrayType.BYTES_PER_ELEMENT;
+    this.#values = new this.#ArrayType(capacity);
   }
   set(row: number, value: unknown): void {
     this.#values[row] = value as number;
@@ -218,34 +224,16 @@ class Int32Column implements ColumnBuilder {
     // storage is zero-initialised and each row is written once
   }
   grow(capacity: number): void {
-    const next = new Int32Array(capacity);
+    const next = new this.#ArrayType(capacity);
     next.set(this.#values);
     this.#values = next;
   }
   data(length: number, nullBitmap: Uint8Array | undefined, nullCount: number): Data {
-    return makeData({ type: new Int32(), length, nullCount, nullBitmap, data: this.#values.subarray(0, length) });
-  }
-}
-
-class Float64Column implements ColumnBuilder {
-  readonly fixedWidth = 8;
-  #values: Float64Array;
-  constructor(capacity: number) {
-    this.#values = new Float64Array(capacity);
-  }
-  set(row: number, value: unknown): void {
-    this.#values[row] = value as number;
-  }
-  setNull(): void {
-    // storage is zero-initialised and each row is written once
-  }
-  grow(capacity: number): void {
-    const next = new Float64Array(capacity);
-    next.set(this.#values);
-    this.#values = next;
-  }
-  data(length: number, nullBitmap: Uint8Array | undefined, nullCount: number): Data {
-    return makeData({ type: new Float64(), length, nullCount, nullBitmap, data: this.#values.subarray(0, length) });
+    const type = this.#type;
+    const values = this.#values.subarray(0, length);
+    return type instanceof Int32
+      ? makeData({ type, length, nullCount, nullBitmap, data: values as Int32Array })
+      : makeData({ type, length, nullCount, nullBitmap, data: values as Float64Array });
   }
 }
 
