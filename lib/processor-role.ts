@@ -130,31 +130,26 @@ export class ProcessorRole extends Construct {
       });
     }
 
-    const kinesisOutput = new iam.Policy(this, 'KinesisOutput', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOutputStream',
-          actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
-          resources: [streamArnOf(p.parameter('OutputKinesisStream').valueAsString)],
-        }),
-      ],
-    });
-    (kinesisOutput.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = p.hasOutputKinesisStream;
+    const kinesisOutput = this.#conditionalPolicy('KinesisOutput', p.hasOutputKinesisStream, [
+      new iam.PolicyStatement({
+        sid: 'WriteOutputStream',
+        actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        resources: [streamArnOf(p.parameter('OutputKinesisStream').valueAsString)],
+      }),
+    ]);
 
     const domainArn = props.openSearchDomainArn;
-    const openSearch = new iam.Policy(this, 'OpenSearch', {
-      roles: [this.role],
-      statements: [
+    const openSearch = this.#conditionalPolicy(
+      'OpenSearch',
+      condition(this, 'UsesOpenSearchDomain', Fn.conditionAnd(p.hasOpenSearchEndpoint, props.hasOpenSearchDomain)),
+      [
         new iam.PolicyStatement({
           sid: 'WriteOpenSearchDomain',
           actions: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'],
           resources: [domainArn, `${domainArn}/*`],
         }),
       ],
-    });
-    const cfnOpenSearch = openSearch.node.defaultChild as iam.CfnPolicy;
-    cfnOpenSearch.cfnOptions.condition = condition(this, 'UsesOpenSearchDomain', Fn.conditionAnd(p.hasOpenSearchEndpoint, props.hasOpenSearchDomain));
+    );
     Validations.of(openSearch).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::<OpenSearchDomainArn>/*]',
       reason: 'OpenSearch index names come from the events (index per event type); the grant is on the one domain given by OpenSearchDomainArn.',
@@ -170,38 +165,41 @@ export class ProcessorRole extends Construct {
       v('ApplicationName'),
       p.parameter('InputKafkaGroupId').valueAsString,
     ).toString();
-    const msk = new iam.Policy(this, 'Msk', {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ConnectMskCluster',
-          actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
-          resources: [clusterArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseMskTopics',
-          actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'],
-          resources: [mskArn('topic', v('InputKafkaTopic')), mskArn('topic', v('OutputKafkaTopic'))],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseMskConsumerGroup',
-          actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-          resources: [mskArn('group', groupId)],
-        }),
-        new iam.PolicyStatement({
-          sid: 'UseMskTransactions',
-          actions: ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'],
-          resources: [mskArn('transactional-id', '*')],
-        }),
-      ],
-    });
-    (msk.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = condition(this, 'UsesMskCluster', Fn.conditionAnd(p.usesKafka, props.hasMskCluster));
+    const msk = this.#conditionalPolicy('Msk', condition(this, 'UsesMskCluster', Fn.conditionAnd(p.usesKafka, props.hasMskCluster)), [
+      new iam.PolicyStatement({
+        sid: 'ConnectMskCluster',
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
+        resources: [clusterArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseMskTopics',
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'],
+        resources: [mskArn('topic', v('InputKafkaTopic')), mskArn('topic', v('OutputKafkaTopic'))],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseMskConsumerGroup',
+        actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+        resources: [mskArn('group', groupId)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UseMskTransactions',
+        actions: ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'],
+        resources: [mskArn('transactional-id', '*')],
+      }),
+    ]);
     Validations.of(msk).acknowledge({
       // cdk-nag names the resource by its template form: literal parts, intrinsic parts as JSON.
       id: `AwsSolutions-IAM5[Resource::${JSON.stringify(Stack.of(this).resolve(arnHead))}transactional-id/${JSON.stringify(Stack.of(this).resolve(clusterPath))}/*]`,
       reason: 'The Kafka sink names its transactional ids per task and checkpoint epoch; the grant is on the transactional ids of the one cluster given by MskClusterArn.',
     });
     this.optionalPolicies = { kinesisOutput, openSearch, msk };
+  }
+
+  /** A policy of the task role that exists only when `when` holds. */
+  #conditionalPolicy(id: string, when: CfnCondition, statements: iam.PolicyStatement[]): iam.Policy {
+    const policy = new iam.Policy(this, id, { roles: [this.role], statements });
+    (policy.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = when;
+    return policy;
   }
 }
 
