@@ -11,30 +11,18 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { loadConfig } from '../../processor/config/index.js';
-import { startProcessor, type ProcessorHandle } from '../../processor/processor.js';
+import type { ProcessorHandle } from '../../processor/processor.js';
 import { replay } from '../../replay/replay.js';
 import { createPipelineResources, downloadPrefix, getObject, listKeys, startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
+import { s3PipelineFlags, startTestProcessor } from '../support/processor.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 
 const quiet = createLogger('test', { level: 'warn' });
 
-async function processorFor(stream: string, bucket: string, table: string, extra: string[] = []): Promise<ProcessorHandle> {
-  const loaded = await loadConfig({
-    argv: [
-      '--InputKinesisStream', stream,
-      '--InputStreamInitalPosition', 'TRIM_HORIZON',
-      '--OutputBucket', bucket,
-      '--CheckpointTable', table,
-      '--ApplicationName', uniqueName('app'),
-      ...extra,
-    ],
-    env: {},
-  });
-  assert.equal(loaded.help, false);
-  if (loaded.help) throw new Error('unreachable');
-  return startProcessor(loaded.config, { log: quiet, shardDiscoveryIntervalMs: 1000 });
+/** A processor on the test's stream, bucket and table, with its own application name. */
+function processorFor(stream: string, bucket: string, table: string, extra: string[] = []): Promise<ProcessorHandle> {
+  return startTestProcessor([...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', uniqueName('app'), ...extra]);
 }
 
 
@@ -161,12 +149,7 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
     const output = uniqueName('out');
     await services.createStream(input, 2);
     await services.createStream(output, 3);
-    const loaded = await loadConfig({
-      argv: ['--InputKinesisStream', input, '--InputStreamInitalPosition', 'TRIM_HORIZON', '--OutputKinesisStream', output, '--ApplicationName', uniqueName('app')],
-      env: {},
-    });
-    if (loaded.help) throw new Error('unexpected --help');
-    const processor = await startProcessor(loaded.config, { log: quiet });
+    const processor = await startTestProcessor(['--InputKinesisStream', input, '--InputStreamInitalPosition', 'TRIM_HORIZON', '--OutputKinesisStream', output, '--ApplicationName', uniqueName('app')]);
 
     // When 300 events are replayed and the processor stops (its final checkpoint flushes the sink)
     const replayed = await replay({ input: SAMPLE_CSV, streamName: input, speedup: 1e9, maxEvents: 300, statisticsFrequencyMs: 0, progress: false, logger: quiet });

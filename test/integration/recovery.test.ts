@@ -16,11 +16,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { loadConfig } from '../../processor/config/index.js';
-import { startProcessor, type StartProcessorOptions } from '../../processor/processor.js';
+import type { StartProcessorOptions } from '../../processor/processor.js';
 import { replay } from '../../replay/replay.js';
 import { createPipelineResources, downloadPrefix, startServicesForTest, waitFor } from '../support/local.js';
 import { readParquet } from '../support/parquet.js';
+import { s3PipelineFlags, startTestProcessor } from '../support/processor.js';
 import { SAMPLE_CSV } from '../support/sample.js';
 
 const quiet = createLogger('test', { level: 'silent' });
@@ -45,15 +45,11 @@ describe('recovery from a checkpoint that never persisted', () => {
   test('registered uploads of the failed checkpoint are found as orphans, never become visible, and every event lands once', async () => {
     // Given a processor whose first checkpoint fails right after its pre-commit
     const { stream, bucket, table } = await createPipelineResources(services, 2);
-    const loaded = await loadConfig({
-      argv: ['--InputKinesisStream', stream, '--InputStreamInitalPosition', 'TRIM_HORIZON', '--OutputBucket', bucket, '--CheckpointTable', table, '--ApplicationName', 'recovery', '--CheckpointInterval', '3600000'],
-      env: {},
-    });
-    if (loaded.help) throw new Error('unexpected --help');
+    const flags = [...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', 'recovery', '--CheckpointInterval', '3600000'];
     const crash: StartProcessorOptions['afterCheckpointPhase'] = (phase) => {
       if (phase === 'pre-commit') throw new Error('injected crash between pre-commit and persist');
     };
-    const first = await startProcessor(loaded.config, { log: quiet, afterCheckpointPhase: crash });
+    const first = await startTestProcessor(flags, { afterCheckpointPhase: crash });
     const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, maxEvents: 300, statisticsFrequencyMs: 0, progress: false, logger: quiet });
     await waitFor('300 records read', () => first.stats().eventsIn >= replayed.eventsSent);
     const outcome = first.done.then(() => undefined, (error: unknown) => error);
@@ -68,7 +64,7 @@ describe('recovery from a checkpoint that never persisted', () => {
     assert.deepEqual((await downloadPrefix(s3, bucket, 'parquet/')).keys, []);
 
     // When a new processor starts
-    const second = await startProcessor(loaded.config, { log: quiet });
+    const second = await startTestProcessor(flags);
     const recovery = second.recovery();
     await waitFor('300 records read again', () => second.stats().eventsIn >= replayed.eventsSent);
     await second.stop();
