@@ -49,6 +49,8 @@ export class KinesisSource implements Source {
   readonly #lag = new Map<string, number>();
   #fail!: (error: Error) => void;
   #discovery: Promise<void> | undefined;
+  /** Set when a shard ends: list the shards again now, not at the next interval. */
+  #rescan = false;
   #wake: (() => void) | undefined;
   #positions: Readonly<Record<string, string>> = {};
   #firstListing = true;
@@ -168,6 +170,7 @@ export class KinesisSource implements Source {
         this.#lag.delete(shardId);
         if (outcome === 'ended') {
           this.#ended.add(shardId);
+          this.#rescan = true;
           this.#wake?.();
         }
       },
@@ -183,11 +186,17 @@ export class KinesisSource implements Source {
   async #discover(emit: EmitBatch): Promise<void> {
     const interval = this.#options.shardDiscoveryIntervalMs ?? 30_000;
     while (!this.#abort.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        void sleep(interval, this.#abort.signal).then(resolve);
-      });
-      this.#wake = undefined;
+      if (!this.#rescan) {
+        // One wait, cut short by a shard's end or by stop (sleep clears its timer either way).
+        const wait = new AbortController();
+        const cut = (): void => wait.abort();
+        this.#abort.signal.addEventListener('abort', cut, { once: true });
+        this.#wake = cut;
+        await sleep(interval, wait.signal);
+        this.#wake = undefined;
+        this.#abort.signal.removeEventListener('abort', cut);
+      }
+      this.#rescan = false;
       if (this.#abort.signal.aborted) return;
       try {
         await this.#schedule(emit);
