@@ -78,7 +78,6 @@ export class DeadLetterOutput {
         extension: '.json',
         contentType: 'application/x-ndjson',
         newBuilder: () => new DeadLetterFile(),
-        partitionOf: (letter) => dayPartition(letter.rejectedAtMs),
         rolloverSizeBytes: config.rolloverSizeBytes,
         rolloverIntervalMs: config.rolloverIntervalMs,
         inactivityIntervalMs: config.inactivityIntervalMs,
@@ -106,7 +105,7 @@ export class DeadLetterOutput {
     if (!this.#writer || this.#buffer.length === 0) return;
     const letters = this.#buffer;
     this.#buffer = [];
-    await this.#writer.append(letters);
+    await this.#writer.append(letters.map((letter) => ({ partition: dayPartition(letter.rejectedAtMs), item: letter })));
   }
 
   async preCommit(): Promise<S3PendingCommit | null> {

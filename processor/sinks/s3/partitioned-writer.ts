@@ -17,6 +17,12 @@ export interface PartBuilder<T> {
   finish(): Promise<Uint8Array>;
 }
 
+/** An item with its partition path ('' or ending in '/'), rendered by the caller. */
+export interface PlacedItem<T> {
+  readonly partition: string;
+  readonly item: T;
+}
+
 /** What a partitioned writer needs. */
 export interface PartitionedWriterOptions<T> {
   readonly client: S3Client;
@@ -26,8 +32,6 @@ export interface PartitionedWriterOptions<T> {
   readonly extension: string;
   readonly contentType: string;
   readonly newBuilder: () => PartBuilder<T>;
-  /** The partition path of an item: '' or ending in '/'. */
-  readonly partitionOf: (item: T) => string;
   readonly rolloverSizeBytes: number;
   readonly rolloverIntervalMs: number;
   readonly inactivityIntervalMs: number;
@@ -76,10 +80,9 @@ export class PartitionedWriter<T> {
   }
 
   /** Adds items; rolls (and uploads) any file that reaches the size limit, or is due by age. */
-  async append(items: readonly T[], now = Date.now()): Promise<void> {
+  async append(items: readonly PlacedItem<T>[], now = Date.now()): Promise<void> {
     const full: OpenFile<T>[] = [];
-    for (const item of items) {
-      const partition = this.#o.partitionOf(item);
+    for (const { partition, item } of items) {
       let file = this.#open.get(partition);
       if (!file) {
         file = { partition, builder: this.#o.newBuilder(), openedAt: now, lastAppendAt: now };

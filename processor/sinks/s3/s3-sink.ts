@@ -12,7 +12,7 @@ import type { DecodedEvent, EventSchema, FileFormat } from '../../formats/types.
 import { BaseSink, type SinkRecord } from '../../lifecycle.js';
 import { SinkError } from '../errors.js';
 import { abortUpload, parseUploadEntry, uploadEntry, type PendingUpload } from './multipart.js';
-import { PartitionedWriter } from './partitioned-writer.js';
+import { PartitionedWriter, type PlacedItem } from './partitioned-writer.js';
 
 /** What the S3 sink's pre-commit hands to the checkpoint. */
 export interface S3PendingCommit {
@@ -36,12 +36,6 @@ export interface S3SinkOptions {
   readonly region?: string;
 }
 
-/** An event with its rendered partition path. */
-interface PlacedEvent {
-  readonly partition: string;
-  readonly event: DecodedEvent;
-}
-
 /** Creates the S3 client the sinks use (path-style when AWS_S3_FORCE_PATH_STYLE is set). */
 export function createS3Client(region?: string): S3Client {
   return new S3Client({ ...baseClientConfig(region ? { region } : {}), forcePathStyle: s3ForcePathStyle() });
@@ -50,7 +44,7 @@ export function createS3Client(region?: string): S3Client {
 /** Partitioned Parquet/JSON output on S3, exactly once. */
 export class S3Sink extends BaseSink {
   readonly name = 's3';
-  readonly #writer: PartitionedWriter<PlacedEvent>;
+  readonly #writer: PartitionedWriter<DecodedEvent>;
   readonly #client: S3Client;
   readonly #ownsClient: boolean;
   readonly #reject: RejectRecord;
@@ -66,27 +60,13 @@ export class S3Sink extends BaseSink {
     const template = compilePartitionTemplate(config.partitionTemplate, schema.fields.map((f) => f.name));
     const context = { jobStartMs: options.jobStartMs };
     this.#renderPartition = (event) => template.render((name) => event.values[index.get(name) ?? -1], context);
-    this.#writer = new PartitionedWriter<PlacedEvent>({
+    this.#writer = new PartitionedWriter<DecodedEvent>({
       client: this.#client,
       bucket: config.bucket,
       keyPrefix: config.prefix,
       extension: format.extension,
       contentType: format.contentType,
-      newBuilder: () => {
-        const encoder = format.createEncoder();
-        return {
-          append: (placed: PlacedEvent) => encoder.append(placed.event),
-          get count() {
-            return encoder.count;
-          },
-          get estimatedBytes() {
-            return encoder.estimatedBytes;
-          },
-          finish: () => encoder.finish(),
-        };
-      },
-      // Partitions are rendered in write(), where a failure can be routed to the dead letters.
-      partitionOf: (placed) => placed.partition,
+      newBuilder: () => format.createEncoder(),
       rolloverSizeBytes: config.rolloverSizeBytes,
       rolloverIntervalMs: config.rolloverIntervalMs,
       inactivityIntervalMs: config.inactivityIntervalMs,
@@ -96,7 +76,8 @@ export class S3Sink extends BaseSink {
   }
 
   async write(records: readonly SinkRecord[]): Promise<void> {
-    const placed: PlacedEvent[] = [];
+    // Partitions are rendered here, where a failure can be routed to the dead letters.
+    const placed: PlacedItem<DecodedEvent>[] = [];
     for (const record of records) {
       let partition: string;
       try {
@@ -105,7 +86,7 @@ export class S3Sink extends BaseSink {
         this.#reject(record, `partition: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
-      placed.push({ partition, event: record.event });
+      placed.push({ partition, item: record.event });
     }
     await this.#writer.append(placed);
   }
