@@ -1,10 +1,10 @@
 /**
- * The embedded local services: Kinesis (kinesalite), S3 (s3rver) and DynamoDB (dynalite), real
- * servers in this process on loopback, on free ports unless ports are given. Used by `etl-local`,
+ * The local services: Kinesis (kinesalite) and S3 (s3rver) in this process, DynamoDB (moto's server,
+ * a child process: it has TransactWriteItems, which dynalite lacks), all on loopback, on free ports
+ * unless ports are given. With `s3: 'moto'` S3 is served by moto too, for tests that need
+ * AbortMultipartUpload and ListMultipartUploads (s3rver has neither). Used by `etl-local`,
  * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
- * DESIGN.md ("Local services"): s3rver ignores conditional writes and has no AbortMultipartUpload,
- * so nothing here claims fencing on S3; checkpoints live in DynamoDB, where dynalite enforces
- * conditional writes.
+ * DESIGN.md ("Local services").
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,14 +12,14 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kinesalite from 'kinesalite';
-import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { baseClientConfig } from '../common/aws.js';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
+import { startMoto, type MotoServer } from './moto.js';
 
 /** The loopback address every local service listens on. */
 export const LOCAL_HOST = '127.0.0.1';
@@ -36,13 +36,15 @@ export interface LocalServicesOptions {
   readonly s3Port?: number;
   /** DynamoDB port; 0 or absent for a free port. */
   readonly dynamodbPort?: number;
+  /** Which S3 server: s3rver (in-process, the default) or moto (aborts, ListMultipartUploads). */
+  readonly s3?: 's3rver' | 'moto';
   /** Where s3rver keeps its objects; a new temporary directory (removed on stop) when absent. */
   readonly s3Directory?: string;
   /** Streams to create, with their shard counts. */
   readonly streams?: readonly { name: string; shards: number }[];
   /** Buckets to create. */
   readonly buckets?: readonly string[];
-  /** Checkpoint tables to create (partition key `key`, string). */
+  /** Lease/checkpoint tables to create (see {@link LEASE_TABLE_KEYS}). */
   readonly tables?: readonly string[];
 }
 
@@ -81,34 +83,42 @@ function close(server: Server): Promise<void> {
   });
 }
 
-/** Starts kinesalite, s3rver and dynalite, then creates the requested streams, buckets and tables. */
+/** The lease table's key schema, as the CDK stack creates it: partition key `application`, sort key `leaseKey`. */
+export const LEASE_TABLE_KEYS = { partition: 'application', sort: 'leaseKey', ttl: 'expiresAt' } as const;
+
+/** Starts kinesalite, s3rver (or moto's S3) and moto's DynamoDB, then creates the requested streams, buckets and tables. */
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
   const servers: Server[] = [];
   let s3: S3rver | undefined;
+  let moto: MotoServer | undefined;
   let ownDirectory: string | undefined;
   try {
     const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
     servers.push(kinesisServer);
     const kinesisPort = await listen(kinesisServer, options.kinesisPort ?? 0);
 
-    const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    servers.push(dynamoServer);
-    const dynamodbPort = await listen(dynamoServer, options.dynamodbPort ?? 0);
+    moto = await startMoto(options.dynamodbPort ?? 0);
 
     let s3Directory = options.s3Directory;
-    if (s3Directory === undefined) {
-      ownDirectory = await mkdtemp(join(tmpdir(), 'etl-s3-'));
-      s3Directory = ownDirectory;
+    let s3Endpoint: string;
+    if (options.s3 === 'moto') {
+      s3Endpoint = moto.endpoint;
+      s3Directory = '';
     } else {
-      await mkdir(s3Directory, { recursive: true });
+      if (s3Directory === undefined) {
+        ownDirectory = await mkdtemp(join(tmpdir(), 'etl-s3-'));
+        s3Directory = ownDirectory;
+      } else {
+        await mkdir(s3Directory, { recursive: true });
+      }
+      s3 = new S3rver({ address: LOCAL_HOST, port: options.s3Port ?? 0, silent: true, directory: s3Directory, vhostBuckets: false });
+      s3Endpoint = `http://${LOCAL_HOST}:${(await s3.run()).port}`;
     }
-    s3 = new S3rver({ address: LOCAL_HOST, port: options.s3Port ?? 0, silent: true, directory: s3Directory, vhostBuckets: false });
-    const s3Address = await s3.run();
 
     const endpoints = {
       kinesis: `http://${LOCAL_HOST}:${kinesisPort}`,
-      s3: `http://${LOCAL_HOST}:${s3Address.port}`,
-      dynamodb: `http://${LOCAL_HOST}:${dynamodbPort}`,
+      s3: s3Endpoint,
+      dynamodb: moto.endpoint,
     };
     const env = {
       AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
@@ -151,14 +161,22 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       },
       async createTable(name) {
         try {
+          const { partition, sort, ttl } = LEASE_TABLE_KEYS;
           await dynamo.send(
             new CreateTableCommand({
               TableName: name,
-              AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
-              KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+              AttributeDefinitions: [
+                { AttributeName: partition, AttributeType: 'S' },
+                { AttributeName: sort, AttributeType: 'S' },
+              ],
+              KeySchema: [
+                { AttributeName: partition, KeyType: 'HASH' },
+                { AttributeName: sort, KeyType: 'RANGE' },
+              ],
               BillingMode: 'PAY_PER_REQUEST',
             }),
           );
+          await dynamo.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl, Enabled: true } }));
         } catch (error) {
           throw new LocalServiceError(`could not create table ${name}`, { cause: error });
         }
@@ -167,7 +185,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         kinesis.destroy();
         s3Client.destroy();
         dynamo.destroy();
-        await Promise.all([...servers.map(close), s3?.close()]);
+        await Promise.all([...servers.map(close), s3?.close(), moto?.stop()]);
         if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
       },
     };
@@ -176,7 +194,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     for (const table of options.tables ?? []) await services.createTable(table);
     return services;
   } catch (error) {
-    await Promise.all([...servers.map(close), s3?.httpServer ? s3.close() : undefined]);
+    await Promise.all([...servers.map(close), s3?.httpServer ? s3.close() : undefined, moto?.stop()]);
     if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
     if (error instanceof LocalServiceError) throw error;
     throw new LocalServiceError('could not start the local services', { cause: error });

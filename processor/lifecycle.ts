@@ -1,10 +1,13 @@
 /**
- * The lifecycle every sink implements, in the two-phase-commit shape of DESIGN.md
- * ("Exactly-once"): events are written in batches; at a checkpoint each sink makes its pending
- * output durable but invisible (`preCommit`), the checkpoint is persisted with what each sink
- * returned, then each sink makes it visible (`commit`). After a restart, `recover` re-runs the
- * commits of the last persisted checkpoint; committing twice must be harmless.
+ * The lifecycle every sink implements: a typed two-phase committer in the shape of Flink's
+ * `TwoPhaseCommitSinkFunction` and Arroyo's `TwoPhaseCommitter` (DESIGN.md, "Exactly-once"):
+ * events are written in batches; at a checkpoint each sink makes its pending output durable but
+ * invisible (`preCommit(): P`), the checkpoint is persisted with every sink's `P`, then each sink
+ * makes it visible (`commit(P)`, idempotent). A persisted `P` may be committed again by any worker
+ * (after a crash, or when it takes over a lease), and a sink cleans up what a dead run left that no
+ * persisted checkpoint holds (`abortLeftovers`).
  */
+import type { Logger } from '../common/log.js';
 import type { DecodedEvent } from './formats/types.js';
 
 /** Where a record came from, for dead letters and logs. */
@@ -28,39 +31,56 @@ export interface SinkRecord {
   readonly origin: SourcePosition;
 }
 
-/** What a sink hands to the checkpoint at pre-commit: JSON-serialisable, replayable by `commit`. */
-export type PendingCommit = unknown;
+/** What a sink is started with, before any recovery commit runs. */
+export interface SinkContext {
+  /** This processor run: names what the sink creates (upload keys, transactional ids) so a dead run's leftovers can be found. */
+  readonly runId: string;
+  readonly log: Logger;
+  /** Sends a record the sink cannot write (e.g. its partition cannot be rendered) to the dead letters. */
+  reject(record: SinkRecord, reason: string): void;
+}
 
-/** A sink of decoded events. Every method but `write` has a no-op default in `BaseSink`. */
-export interface Sink {
-  /** A short name for logs and metrics (`s3`, `kinesis`, `discard`). */
+/** A sink of decoded events; `P` is its pending commit (JSON-serialisable). */
+export interface Sink<P = unknown> {
+  /** A short name for logs, metrics and the checkpoint's pending map (`s3`, `kinesis`, `discard`). */
   readonly name: string;
-  /** Opens connections; called once before the first write. */
-  start(): Promise<void>;
+  /** Opens connections; called once, before recovery commits run and before the first write. */
+  start(context: SinkContext): Promise<void>;
   /** Takes a batch of valid events. May buffer; resolves when the sink can take more (backpressure). */
   write(records: readonly SinkRecord[]): Promise<void>;
-  /** Makes everything written so far durable but not yet visible; returns what `commit` needs. */
-  preCommit(checkpointId: number): Promise<PendingCommit>;
+  /** Makes everything written so far durable but not yet visible; undefined when nothing is pending. */
+  preCommit(checkpointId: number): Promise<P | undefined>;
   /**
-   * Makes the output of a pre-commit visible. Idempotent: `recovering` is set when it runs again
-   * after a restart, when some or all of it may already be visible.
+   * Makes a pre-commit's output visible. Idempotent: `recovering` is set when it runs for a
+   * checkpoint persisted by another run (or before a restart); some or all of it may be visible.
+   * Returns the events it made visible for the first time.
    */
-  commit(pending: PendingCommit, checkpointId: number, recovering?: boolean): Promise<void>;
-  /** Events handed out (written to the destination) so far, for the status line. */
+  commit(pending: P, checkpointId: number, recovering: boolean): Promise<number>;
+  /**
+   * Cleans up what the dead run `runId` left behind that none of its persisted checkpoints (`kept`)
+   * holds, e.g. open multipart uploads. Returns how many things were aborted.
+   */
+  abortLeftovers(runId: string, kept: readonly P[]): Promise<number>;
+  /** Events made visible at the destination so far, for the status line. */
   readonly eventsOut: number;
   /** Releases resources. Uncommitted output stays invisible. */
   close(): Promise<void>;
 }
 
-/** No-op defaults for the optional phases. */
-export abstract class BaseSink implements Sink {
+/** No-op defaults for sinks with nothing to commit (at-least-once or discarding sinks). */
+export abstract class BaseSink<P = never> implements Sink<P> {
   abstract readonly name: string;
   eventsOut = 0;
-  async start(): Promise<void> {}
+  async start(_context: SinkContext): Promise<void> {}
   abstract write(records: readonly SinkRecord[]): Promise<void>;
-  async preCommit(_checkpointId: number): Promise<PendingCommit> {
-    return null;
+  async preCommit(_checkpointId: number): Promise<P | undefined> {
+    return undefined;
   }
-  async commit(_pending: PendingCommit, _checkpointId: number, _recovering?: boolean): Promise<void> {}
+  async commit(_pending: P, _checkpointId: number, _recovering: boolean): Promise<number> {
+    return 0;
+  }
+  async abortLeftovers(_runId: string, _kept: readonly P[]): Promise<number> {
+    return 0;
+  }
   async close(): Promise<void> {}
 }

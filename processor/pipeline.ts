@@ -3,14 +3,18 @@
  * a checkpoint every interval (between batches, so the positions are an exact barrier), and a
  * final one on stop. Shard readers hand over batches through a bounded queue: when the sinks are
  * slower than the source, readers wait (backpressure) instead of piling records up in memory.
+ * Ownership changes go through the same queue: a revoked partition's queued batches are handled,
+ * then a checkpoint persists its position, then it is forgotten. A partition read to its end is
+ * checkpointed soon (so the children of a Kinesis shard can start) and then forgotten.
  */
 import type { Logger } from '../common/log.js';
 import { describeError } from '../common/errors.js';
 import type { CheckpointCoordinator, CheckpointResult } from './checkpoint/coordinator.js';
+import { SHARD_END, type LeaseItem } from './checkpoint/types.js';
 import type { DecodeResult } from './formats/types.js';
 import type { Sink, SinkRecord } from './lifecycle.js';
 import type { DeadLetterOutput } from './sinks/dead-letter.js';
-import type { Source, SourceBatch } from './sources/types.js';
+import type { Source, SourceBatch, SourceContext } from './sources/types.js';
 
 /** Counters of a running pipeline. */
 export interface PipelineStats {
@@ -26,7 +30,18 @@ export interface PipelineStats {
   readonly lastCheckpoint?: CheckpointResult;
   readonly millisBehindLatest: number;
   readonly activeShards: number;
+  /** Partitions whose reader made no progress for a while. */
+  readonly stalledShards: readonly string[];
+  /** Partitions this run owns now. */
+  readonly ownedPartitions: number;
   readonly queuedBatches: number;
+}
+
+/** A revocation waiting in the queue behind the batches read before it. */
+interface Revocation {
+  readonly revoke: readonly string[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** What the pipeline is made of. */
@@ -45,9 +60,9 @@ export interface PipelineOptions {
 /** One running pipeline. */
 export class Pipeline {
   readonly #o: PipelineOptions;
-  readonly #queue: SourceBatch[] = [];
+  readonly #queue: (SourceBatch | Revocation)[] = [];
   readonly #spaceWaiters: (() => void)[] = [];
-  readonly #positions: Record<string, string> = {};
+  readonly #positions = new Map<string, string>();
   #wakeLoop: (() => void) | undefined;
   #stopping = false;
   #sourceStopped = false;
@@ -65,18 +80,31 @@ export class Pipeline {
     this.#o = options;
   }
 
-  /** Recovers, starts the sinks and the source; resolves once running. `done` settles when it ends. */
+  /** Starts the source (the sinks are started by the caller, before any recovery); `done` settles when it ends. */
   async start(): Promise<void> {
-    const positions = await this.#o.coordinator.recover();
-    Object.assign(this.#positions, positions);
-    for (const sink of this.#o.sinks) await sink.start();
-    await this.#o.source.start(positions, (batch) => this.#emit(batch));
+    const context: SourceContext = {
+      emit: (batch) => this.#emit(batch),
+      assigned: (items) => this.#assigned(items),
+      revoked: (partitions) =>
+        new Promise<void>((resolve, reject) => {
+          this.#queue.push({ revoke: partitions, resolve, reject });
+          this.#wakeLoop?.();
+        }),
+      deadRun: (runId) => this.#o.coordinator.cleanUpRun(runId),
+    };
+    await this.#o.source.start(context);
+    this.#done = this.#loop();
     this.#timer = setInterval(() => {
       this.#checkpointDue = true;
       this.#wakeLoop?.();
     }, this.#o.checkpointIntervalMs);
     this.#timer.unref();
-    this.#done = this.#loop();
+  }
+
+  async #assigned(items: readonly LeaseItem[]): Promise<ReadonlyMap<string, string>> {
+    const positions = await this.#o.coordinator.recoverLeases(items);
+    for (const [partition, position] of positions) this.#positions.set(partition, position);
+    return positions;
   }
 
   /** Settles when the pipeline ends: resolves after a clean stop, rejects on a fatal error. */
@@ -87,17 +115,17 @@ export class Pipeline {
 
   /** Counters. */
   stats(): PipelineStats {
-    const eventsOut: Record<string, number> = {};
-    for (const sink of this.#o.sinks) eventsOut[sink.name] = sink.eventsOut;
     return {
       eventsIn: this.#eventsIn,
       eventsValid: this.#eventsValid,
       eventsRejected: this.#eventsRejected,
-      eventsOut,
+      eventsOut: Object.fromEntries(this.#o.sinks.map((sink) => [sink.name, this.#o.coordinator.eventsOut[sink.name] ?? sink.eventsOut])),
       checkpoints: this.#checkpoints,
       ...(this.#lastCheckpoint ? { lastCheckpoint: this.#lastCheckpoint } : {}),
       millisBehindLatest: this.#o.source.millisBehindLatest(),
       activeShards: this.#o.source.activeShards(),
+      stalledShards: this.#o.source.stalledShards(),
+      ownedPartitions: this.#positions.size,
       queuedBatches: this.#queue.length,
     };
   }
@@ -141,7 +169,9 @@ export class Pipeline {
     try {
       while (true) {
         const batch = this.#queue.shift();
-        if (batch) {
+        if (batch && 'revoke' in batch) {
+          await this.#revoke(batch);
+        } else if (batch) {
           this.#spaceWaiters.shift()?.();
           await this.#handle(batch);
         }
@@ -154,9 +184,11 @@ export class Pipeline {
       // Stopping: the source is stopped, the queue is drained; make everything read visible.
       await this.#checkpoint();
       this.#o.coordinator.close();
+      await this.#o.source.close();
     } catch (error) {
       this.#o.log.error('pipeline failed', { error: describeError(error) });
       for (const request of this.#checkpointRequests.splice(0)) request.reject(error);
+      for (const item of this.#queue.splice(0)) if ('revoke' in item) item.reject(error);
       await this.#o.source.stop().catch(() => undefined);
       throw error;
     } finally {
@@ -185,7 +217,21 @@ export class Pipeline {
       for (const sink of this.#o.sinks) await sink.write(valid);
       await this.#o.deadLetters.flush();
     }
-    this.#positions[batch.shard] = batch.position;
+    if (!this.#positions.has(batch.shard)) throw new Error(`a batch of ${batch.shard} arrived, whose lease this run does not hold`);
+    this.#positions.set(batch.shard, batch.position);
+    // A shard read to its end: checkpoint soon, so its lease can be released and its children start.
+    if (batch.position === SHARD_END) this.#checkpointDue = true;
+  }
+
+  async #revoke(revocation: Revocation): Promise<void> {
+    try {
+      await this.#checkpoint();
+      for (const partition of revocation.revoke) this.#positions.delete(partition);
+      revocation.resolve();
+    } catch (error) {
+      revocation.reject(error);
+      throw error;
+    }
   }
 
   /** Records rejected by a sink after decoding (e.g. a partition that cannot be rendered). */
@@ -198,10 +244,14 @@ export class Pipeline {
   async #checkpoint(): Promise<void> {
     this.#checkpointDue = false;
     const result = await this.#o.coordinator.checkpoint(this.#positions);
+    const finished = [...this.#positions].filter(([, position]) => position === SHARD_END).map(([partition]) => partition);
+    for (const partition of finished) this.#positions.delete(partition);
+    await this.#o.source.checkpointed(this.#positions, finished);
     this.#checkpoints += 1;
     this.#lastCheckpoint = result;
     this.#o.log.info('checkpoint committed', {
       checkpointId: result.checkpointId,
+      leases: result.leases,
       durationMs: Math.round(result.durationMs),
       preCommitMs: Math.round(result.phases.preCommitMs),
       persistMs: Math.round(result.phases.persistMs),

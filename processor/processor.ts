@@ -6,36 +6,36 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { ConfigError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { CheckpointCoordinator, type RecoveryReport } from './checkpoint/coordinator.js';
-import { DynamoDbCheckpointStore } from './checkpoint/dynamodb-store.js';
-import { MemoryCheckpointStore } from './checkpoint/memory-store.js';
-import type { CheckpointStore } from './checkpoint/types.js';
+import type { CheckpointPhase, RecoveryReport } from './checkpoint/coordinator.js';
+import { CheckpointCoordinator } from './checkpoint/coordinator.js';
+import { DynamoDbLeaseStore } from './checkpoint/dynamodb-store.js';
+import { leaseTimings, type LeaseTimings } from './checkpoint/lease-manager.js';
+import { LeaseTable } from './checkpoint/lease-table.js';
+import { MemoryLeaseStore } from './checkpoint/memory-store.js';
+import type { LeaseStore } from './checkpoint/types.js';
 import type { ProcessorConfig } from './config/types.js';
+import { createSinks, createSource } from './connectors.js';
 import { createDecoder } from './formats/decode.js';
-import { createFileFormat } from './formats/index.js';
 import { loadSchema } from './formats/schema.js';
 import type { Sink } from './lifecycle.js';
 import { startHealthServer } from './health.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import { DeadLetterOutput } from './sinks/dead-letter.js';
-import { DiscardSink } from './sinks/discard-sink.js';
-import { KinesisSink } from './sinks/kinesis-sink.js';
-import { S3Sink, createS3Client } from './sinks/s3/s3-sink.js';
-import { KinesisSource } from './sources/kinesis/kinesis-source.js';
-import type { Source } from './sources/types.js';
+import { createS3Client } from './sinks/s3/s3-sink.js';
 import { StatusReporter } from './status.js';
 
 /** Options that are not runtime properties (tests, embedding). */
 export interface StartProcessorOptions {
   readonly log?: Logger;
-  /** This worker's id (the lease owner). @default host name + random suffix */
+  /** This run's id (the lease owner; it names the run's output). @default host name + random suffix */
   readonly workerId?: string;
   /** How often the source lists shards again. @default 30000 */
   readonly shardDiscoveryIntervalMs?: number;
+  /** Lease timings other than the duration (tests). */
+  readonly leaseTimings?: Partial<LeaseTimings>;
   /** Fault-injection hook between checkpoint phases. */
-  readonly afterCheckpointPhase?: (phase: 'pre-commit' | 'persist' | 'commit', checkpointId: number) => Promise<void> | void;
+  readonly afterCheckpointPhase?: (phase: CheckpointPhase, checkpointId: number) => Promise<void> | void;
 }
 
 /** A running processor. */
@@ -44,8 +44,10 @@ export interface ProcessorHandle {
   /** Where dead letters go (`s3` or `log`). */
   readonly deadLetterDestination: string;
   stats(): PipelineStats;
-  /** What the start-up recovery did (re-committed and orphaned uploads). */
-  recovery(): RecoveryReport | undefined;
+  /** What recoveries did so far (records committed again, dead runs cleaned up). */
+  recovery(): RecoveryReport;
+  /** This run's id. */
+  readonly runId: string;
   /** Takes a checkpoint now (commits all output so far). */
   checkpointNow(): ReturnType<Pipeline['checkpointNow']>;
   /** Stops reading, takes the final checkpoint and closes everything. */
@@ -56,10 +58,6 @@ export interface ProcessorHandle {
   readonly healthPort?: number;
 }
 
-function notYetAvailable(property: string, what: string): ConfigError {
-  return new ConfigError([`${property}: the ${what} is not available in this version of streaming-etl; remove the property or use another one`]);
-}
-
 /** Builds and starts a processor. */
 export async function startProcessor(config: ProcessorConfig, options: StartProcessorOptions = {}): Promise<ProcessorHandle> {
   const log = options.log ?? createLogger('processor', { fields: { app: config.applicationName } });
@@ -68,75 +66,36 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
   const schema = await loadSchema(config.eventSchema);
   const decode = createDecoder(schema);
 
-  let source: Source;
-  if (config.source.kind === 'kinesis') {
-    source = new KinesisSource({
-      streamName: config.source.streamName,
-      ...(config.source.streamArn ? { streamArn: config.source.streamArn } : {}),
-      ...(config.source.region ? { region: config.source.region } : {}),
-      initialPosition: config.source.initialPosition,
-      log: log.child('source'),
-      ...(options.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: options.shardDiscoveryIntervalMs } : {}),
-    });
-  } else {
-    throw notYetAvailable('InputKafkaTopic', 'Kafka source');
-  }
-
-  // The S3 sink rejects events whose partition cannot be rendered; they reach the pipeline's
-  // dead letters through this late-bound callback.
-  const late: { pipeline?: Pipeline; coordinator?: CheckpointCoordinator } = {};
-  // Uploads start only after recovery, when the coordinator holds the lease.
-  const registerUpload = async (entry: string): Promise<void> => {
-    if (!late.coordinator) throw new Error('an upload started before the checkpoint coordinator existed');
-    await late.coordinator.registerUpload(entry);
-  };
-  const sinks: Sink[] = [];
-  let deadLetterS3: ConstructorParameters<typeof DeadLetterOutput>[0]['s3'];
-  for (const sink of config.sinks) {
-    switch (sink.kind) {
-      case 's3': {
-        const format = await createFileFormat(schema, { format: sink.format, parquetEncoder: sink.parquetEncoder, compression: sink.parquetCompression });
-        const client = createS3Client();
-        sinks.push(
-          new S3Sink({
-            config: sink,
-            schema,
-            format,
-            log: log.child('s3'),
-            jobStartMs,
-            client,
-            registerUpload,
-            reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason),
-          }),
-        );
-        deadLetterS3 ??= { client, config: sink };
-        break;
-      }
-      case 'kinesis':
-        sinks.push(new KinesisSink({ config: sink, schema, log: log.child('kinesis-sink') }));
-        break;
-      case 'discard':
-        sinks.push(new DiscardSink());
-        break;
-      case 'kafka':
-        throw notYetAvailable('OutputKafkaTopic', 'Kafka sink');
-      case 'opensearch':
-        throw notYetAvailable('OutputElasticsearchEndpoint', 'OpenSearch sink');
-    }
-  }
-  const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), registerUpload, ...(deadLetterS3 ? { s3: deadLetterS3 } : {}) });
-  const store: CheckpointStore = config.checkpointTable
-    ? new DynamoDbCheckpointStore({ table: config.checkpointTable, key: config.applicationName })
-    : new MemoryCheckpointStore();
+  const store: LeaseStore = config.checkpointTable
+    ? new DynamoDbLeaseStore({ table: config.checkpointTable, application: config.applicationName })
+    : new MemoryLeaseStore();
   if (!config.checkpointTable) log.warn('no CheckpointTable: output is committed at each checkpoint, but positions are not kept across restarts');
+  const leases = new LeaseTable(store, workerId);
+  const timings = leaseTimings(config.leaseDurationMs, { maxLeases: config.maxLeasesPerWorker, ...options.leaseTimings });
+  const connectorContext = {
+    config,
+    schema,
+    log,
+    jobStartMs,
+    leases,
+    timings,
+    ...(options.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: options.shardDiscoveryIntervalMs } : {}),
+  };
+  const source = await createSource(connectorContext);
+  const sinks: Sink[] = await createSinks(connectorContext);
+  const s3Config = config.sinks.find((s) => s.kind === 's3');
+  const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), ...(s3Config ? { s3: { client: createS3Client(), config: s3Config } } : {}) });
   const coordinator = new CheckpointCoordinator({
-    store,
-    participants: [...sinks, deadLetters],
+    leases,
+    sinks: [...sinks, deadLetters],
     log: log.child('checkpoint'),
-    owner: workerId,
     ...(options.afterCheckpointPhase ? { afterPhase: options.afterCheckpointPhase } : {}),
   });
-  late.coordinator = coordinator;
+  const late: { pipeline?: Pipeline } = {};
+  // Sinks start, with their context, before any recovery commit runs.
+  for (const sink of [...sinks, deadLetters]) {
+    await sink.start({ runId: workerId, log: log.child(sink.name), reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason) });
+  }
   const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log });
   late.pipeline = running;
 
@@ -173,6 +132,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     deadLetterDestination: deadLetters.destination,
     stats: () => running.stats(),
     recovery: () => coordinator.recovery,
+    runId: workerId,
     checkpointNow: () => running.checkpointNow(),
     stop: async () => {
       await running.stop();

@@ -89,7 +89,9 @@ export const PROPERTY_SPECS = [
   // --- Checkpoints ---------------------------------------------------------------------------
   { name: 'ApplicationName', group: 'Checkpoints', type: 'string', default: 'streaming-etl', description: 'Name of this application: the key of its checkpoints and the default Kafka group id.' },
   { name: 'CheckpointInterval', group: 'Checkpoints', type: 'integer', default: '60000', min: 100, description: 'Take a checkpoint (commit the output, store the positions) this often (ms).' },
-  { name: 'CheckpointTable', group: 'Checkpoints', type: 'string', description: 'DynamoDB table holding the checkpoints (partition key "key", string). Without it, positions are not kept across restarts.' },
+  { name: 'CheckpointTable', group: 'Checkpoints', type: 'string', description: 'DynamoDB lease table holding leases and checkpoints (partition key "application", sort key "leaseKey", both strings). Without it, positions are not kept across restarts and only one task may run.' },
+  { name: 'LeaseDuration', group: 'Checkpoints', type: 'integer', default: '10000', min: 1000, max: 600000, description: 'A shard lease not renewed for this long (ms) is taken by another task; leases are renewed every third of it.' },
+  { name: 'MaxLeasesPerWorker', group: 'Checkpoints', type: 'integer', default: '98', min: 1, max: 98, description: 'Most shard leases one task holds (one checkpoint is one DynamoDB transaction of at most 100 items).' },
   // --- Operations ----------------------------------------------------------------------------
   { name: 'EventSchema', group: 'Operations', type: 'string', default: 'TripEvent', description: 'Schema of the events: a built-in name (TripEvent) or the path of a schema JSON file.' },
   { name: 'StatusInterval', group: 'Operations', type: 'integer', default: '10000', min: 100, description: 'Log a status line (and emit metrics) this often (ms).' },

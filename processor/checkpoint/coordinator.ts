@@ -5,29 +5,28 @@
  *   any -> failed (terminal)        idle -> closed (terminal)
  *
  * 1. barrier: the caller passes the positions up to which records were handed to the sinks;
- * 2. pre-commit: every participant makes its output durable but invisible, returning what its
- *    commit needs;
- * 3. persist: positions and pending commits are written to the store, fenced by the lease;
- * 4. commit: every participant makes the output visible (idempotently).
- * `recover` takes the lease and re-runs the commits of the last persisted checkpoint, then returns
- * its positions: the place to resume reading.
+ * 2. pre-commit: every sink makes its output durable but invisible, returning its typed `P`;
+ * 3. persist: one conditional write of every held lease's position and a commit record holding
+ *    every `P`, on condition that this run is active and still holds each lease at its counter;
+ * 4. commit: every sink makes the output visible (idempotently); the record is marked committed.
  *
- * Uploads are registered in the store before their first byte is sent (`registerUpload`) and
- * forgotten once committed. At recovery, a registered upload that the last checkpoint does not
- * hold was pre-committed by a checkpoint that never persisted: it is aborted (best effort; the
- * bucket's lifecycle rule removes what an abort misses) and forgotten.
+ * Recovery is per lease: when a lease is taken, the commit record its last checkpoint names is
+ * committed (again) before the lease is read. When a run is found dead, its persisted records are
+ * committed and each sink aborts what the run left that no record holds. No sink-specific names here.
  */
 import type { Logger } from '../../common/log.js';
-import type { CheckpointData, CheckpointStore, Lease } from './types.js';
+import type { Sink } from '../lifecycle.js';
+import type { LeaseTable } from './lease-table.js';
+import type { CommitRecord, LeaseCheckpoint, LeaseItem } from './types.js';
+import { MAX_LEASES_PER_CHECKPOINT } from './types.js';
 import { CheckpointError, IllegalCheckpointStateError } from './errors.js';
 
 /** The states of the protocol. */
-export const CHECKPOINT_STATES = ['new', 'idle', 'pre-committing', 'persisting', 'committing', 'failed', 'closed'] as const;
+export const CHECKPOINT_STATES = ['idle', 'pre-committing', 'persisting', 'committing', 'failed', 'closed'] as const;
 /** A protocol state. */
 export type CheckpointState = (typeof CHECKPOINT_STATES)[number];
 
 const TRANSITIONS: Readonly<Record<CheckpointState, readonly CheckpointState[]>> = {
-  new: ['idle', 'failed', 'closed'],
   idle: ['pre-committing', 'closed', 'failed'],
   'pre-committing': ['persisting', 'failed'],
   persisting: ['committing', 'failed'],
@@ -36,59 +35,50 @@ const TRANSITIONS: Readonly<Record<CheckpointState, readonly CheckpointState[]>>
   closed: [],
 };
 
-/** Anything that takes part in a checkpoint: every sink, and the dead-letter output. */
-export interface CheckpointParticipant {
-  readonly name: string;
-  preCommit(checkpointId: number): Promise<unknown>;
-  commit(pending: unknown, checkpointId: number, recovering?: boolean): Promise<void>;
-  /** The upload-registry entries a pending commit of this participant holds. */
-  uploadsOf?(pending: unknown): readonly string[];
-  /** Aborts a registered upload that no checkpoint holds; false when the abort did not succeed. */
-  abortUpload?(entry: string): Promise<boolean>;
-}
-
-/** What a recovery did with the registered uploads. */
-export interface RecoveryReport {
-  readonly checkpointId: number | undefined;
-  /** Uploads of the last checkpoint, completed again. */
-  readonly recommitted: number;
-  /** Registered uploads no checkpoint held, aborted. */
-  readonly orphansAborted: readonly string[];
-  /** Registered uploads no checkpoint held, whose abort failed (left to the lifecycle rule). */
-  readonly orphansNotAborted: readonly string[];
-}
+/** The checkpoint phases a fault-injection hook can follow. */
+export type CheckpointPhase = 'pre-commit' | 'persist' | 'commit';
 
 /** The outcome of one checkpoint. */
 export interface CheckpointResult {
   readonly checkpointId: number;
   readonly durationMs: number;
+  /** Leases it covered. */
+  readonly leases: number;
   readonly phases: { readonly preCommitMs: number; readonly persistMs: number; readonly commitMs: number };
 }
 
-/** Runs checkpoints for one worker. */
+/** What recoveries did so far. */
+export interface RecoveryReport {
+  /** Commit records of other runs (or earlier incarnations) committed again. */
+  readonly recommitted: number;
+  /** Dead runs cleaned up. */
+  readonly deadRuns: number;
+  /** Leftovers (e.g. open uploads) of dead runs aborted. */
+  readonly leftoversAborted: number;
+}
+
+/** Runs checkpoints for one run. */
 export class CheckpointCoordinator {
-  readonly #store: CheckpointStore;
-  readonly #participants: readonly CheckpointParticipant[];
+  readonly #leases: LeaseTable;
+  readonly #sinks: readonly Sink[];
   readonly #log: Logger;
-  readonly #owner: string;
-  #state: CheckpointState = 'new';
-  #lease: Lease | undefined;
+  readonly #afterPhase: ((phase: CheckpointPhase, checkpointId: number) => Promise<void> | void) | undefined;
+  #state: CheckpointState = 'idle';
   #lastId = 0;
-  #recovery: RecoveryReport | undefined;
-  /** Hook for fault-injection tests: called between phases with the phase just finished. */
-  readonly #afterPhase: ((phase: 'pre-commit' | 'persist' | 'commit', checkpointId: number) => Promise<void> | void) | undefined;
+  #recovery = { recommitted: 0, deadRuns: 0, leftoversAborted: 0 };
+  readonly #visible: Record<string, number> = {};
+  /** Commit records already committed by this run (a record covers many leases). */
+  readonly #done = new Set<string>();
 
   constructor(options: {
-    store: CheckpointStore;
-    participants: readonly CheckpointParticipant[];
+    leases: LeaseTable;
+    sinks: readonly Sink[];
     log: Logger;
-    owner: string;
-    afterPhase?: (phase: 'pre-commit' | 'persist' | 'commit', checkpointId: number) => Promise<void> | void;
+    afterPhase?: (phase: CheckpointPhase, checkpointId: number) => Promise<void> | void;
   }) {
-    this.#store = options.store;
-    this.#participants = options.participants;
+    this.#leases = options.leases;
+    this.#sinks = options.sinks;
     this.#log = options.log;
-    this.#owner = options.owner;
     this.#afterPhase = options.afterPhase;
   }
 
@@ -97,85 +87,113 @@ export class CheckpointCoordinator {
     return this.#state;
   }
 
-  /** What the recovery did, once `recover` has run. */
-  get recovery(): RecoveryReport | undefined {
-    return this.#recovery;
+  /** What recoveries did so far. */
+  get recovery(): RecoveryReport {
+    return { ...this.#recovery };
   }
 
   #to(next: CheckpointState): void {
-    if (!TRANSITIONS[this.#state].includes(next)) {
-      throw new IllegalCheckpointStateError(`checkpoint state ${this.#state} cannot go to ${next}`);
-    }
+    if (!TRANSITIONS[this.#state].includes(next)) throw new IllegalCheckpointStateError(`checkpoint state ${this.#state} cannot go to ${next}`);
     this.#state = next;
   }
 
-  /** Takes the lease, re-commits the last checkpoint, and returns the positions to resume from. */
-  async recover(): Promise<Readonly<Record<string, string>>> {
-    if (this.#state !== 'new') throw new IllegalCheckpointStateError(`recover() in state ${this.#state}`);
-    try {
-      const { lease, last, registeredUploads } = await this.#store.acquire(this.#owner);
-      this.#lease = lease;
-      const kept = new Set(last ? this.#uploadsOf(last.pending) : []);
-      if (last) {
-        this.#lastId = last.checkpointId;
-        this.#log.info('recovering from checkpoint', { checkpointId: last.checkpointId, shards: Object.keys(last.positions).length, store: this.#store.description });
-        for (const participant of this.#participants) {
-          if (participant.name in last.pending) await participant.commit(last.pending[participant.name], last.checkpointId, true);
-        }
-      } else {
-        this.#log.info('no checkpoint to recover; starting fresh', { store: this.#store.description, lease: lease.counter });
-      }
-      const orphansAborted: string[] = [];
-      const orphansNotAborted: string[] = [];
-      for (const entry of registeredUploads) {
-        if (kept.has(entry)) continue;
-        const aborter = this.#participants.find((p) => p.abortUpload);
-        ((aborter && (await aborter.abortUpload!(entry))) ? orphansAborted : orphansNotAborted).push(entry);
-      }
-      if (orphansAborted.length + orphansNotAborted.length > 0) {
-        this.#log.warn('uploads of a checkpoint that never persisted', {
-          aborted: orphansAborted.length,
-          notAborted: orphansNotAborted.length,
-          note: orphansNotAborted.length > 0 ? 'uploads that could not be aborted stay invisible; the bucket lifecycle rule removes them' : undefined,
-        });
-      }
-      await this.#store.forgetUploads(lease, registeredUploads);
-      this.#recovery = { checkpointId: last?.checkpointId, recommitted: kept.size, orphansAborted, orphansNotAborted };
-      this.#to('idle');
-      return last?.positions ?? {};
-    } catch (error) {
-      this.#state = 'failed';
-      throw new CheckpointError('could not recover from the last checkpoint', { cause: error });
-    }
+  /** Events made visible by this run's commits, per sink (an output committed twice counts once). */
+  get eventsOut(): Readonly<Record<string, number>> {
+    return { ...this.#visible };
   }
 
-  /** Takes a checkpoint of `positions` (the barrier: everything before them is in the sinks). */
-  async checkpoint(positions: Readonly<Record<string, string>>): Promise<CheckpointResult> {
-    if (!this.#lease) throw new IllegalCheckpointStateError('checkpoint() before recover()');
+  /** Commits a persisted record (idempotently) and marks it. */
+  async #commitRecord(record: CommitRecord, recovering: boolean): Promise<void> {
+    for (const sink of this.#sinks) {
+      if (!(sink.name in record.pending)) continue;
+      const visible = await sink.commit(record.pending[sink.name], record.checkpointId, recovering);
+      this.#visible[sink.name] = (this.#visible[sink.name] ?? 0) + visible;
+    }
+    await this.#leases.store.markCommitted(record.ref);
+    this.#done.add(record.ref);
+  }
+
+  /**
+   * Before newly taken leases are read: commits the records their last checkpoints name (the
+   * previous holder may have died between persist and commit). Returns their positions.
+   */
+  async recoverLeases(items: readonly LeaseItem[]): Promise<Map<string, string>> {
+    const refs = new Set(items.map((i) => i.pendingRef).filter((r): r is string => r !== undefined && !this.#done.has(r)));
+    for (const ref of refs) {
+      const record = await this.#leases.store.loadCommit(ref);
+      if (!record) throw new CheckpointError(`commit record ${ref} named by a lease is missing from ${this.#leases.store.description}`);
+      if (record.committed) {
+        this.#done.add(ref);
+        continue;
+      }
+      this.#log.info('committing the last checkpoint of a lease taken over', { ref, checkpointId: record.checkpointId, run: record.runId });
+      await this.#commitRecord(record, true);
+      this.#recovery.recommitted += 1;
+    }
+    return new Map(items.map((i) => [i.partition, i.checkpoint]));
+  }
+
+  /** After a run was declared dead: commits its persisted records, then aborts what no record holds. */
+  async cleanUpRun(runId: string): Promise<void> {
+    const records = await this.#leases.store.listCommits(runId);
+    for (const record of records) if (!record.committed) await this.#commitRecord(record, true);
+    let aborted = 0;
+    for (const sink of this.#sinks) {
+      const kept = records.filter((r) => sink.name in r.pending).map((r) => r.pending[sink.name]);
+      aborted += await sink.abortLeftovers(runId, kept);
+    }
+    this.#recovery.deadRuns += 1;
+    this.#recovery.leftoversAborted += aborted;
+    this.#log.info('cleaned up a dead run', { run: runId, recommitted: records.filter((r) => !r.committed).length, aborted });
+  }
+
+  /**
+   * Takes a checkpoint of `positions` (the barrier: everything before them is in the sinks), for
+   * the partitions whose leases this run holds.
+   */
+  async checkpoint(positions: ReadonlyMap<string, string>): Promise<CheckpointResult> {
     const checkpointId = this.#lastId + 1;
     const started = performance.now();
     try {
       this.#to('pre-committing');
       const pending: Record<string, unknown> = {};
-      for (const participant of this.#participants) pending[participant.name] = await participant.preCommit(checkpointId);
+      let any = false;
+      for (const sink of this.#sinks) {
+        const p = await sink.preCommit(checkpointId);
+        if (p !== undefined) {
+          pending[sink.name] = p;
+          any = true;
+        }
+      }
       const preCommitted = performance.now();
       await this.#afterPhase?.('pre-commit', checkpointId);
 
       this.#to('persisting');
-      const data: CheckpointData = { checkpointId, positions: { ...positions }, pending, createdAtMs: Date.now() };
-      await this.#store.persist(this.#lease, data);
+      const ref = await this.#leases.exclusive(async () => {
+        const leases: LeaseCheckpoint[] = [];
+        for (const [partition, position] of positions) {
+          const lease = this.#leases.held(partition);
+          if (!lease) throw new IllegalCheckpointStateError(`checkpoint ${checkpointId} has a position for ${partition}, whose lease this run does not hold`);
+          leases.push({ lease, position });
+        }
+        if (leases.length > MAX_LEASES_PER_CHECKPOINT) {
+          throw new CheckpointError(`checkpoint ${checkpointId} covers ${leases.length} leases; one checkpoint holds at most ${MAX_LEASES_PER_CHECKPOINT} (set MaxLeasesPerWorker lower, or run more tasks)`);
+        }
+        if (leases.length === 0 && !any) return undefined;
+        return this.#leases.store.persist(this.#leases.runId, checkpointId, leases, any ? pending : undefined);
+      });
       this.#lastId = checkpointId;
       const persisted = performance.now();
       await this.#afterPhase?.('persist', checkpointId);
 
       this.#to('committing');
-      for (const participant of this.#participants) await participant.commit(pending[participant.name], checkpointId);
-      await this.#store.forgetUploads(this.#lease, this.#uploadsOf(pending));
+      if (ref) await this.#commitRecord({ ref, runId: this.#leases.runId, checkpointId, pending, committed: false }, false);
       const committed = performance.now();
       await this.#afterPhase?.('commit', checkpointId);
       this.#to('idle');
       return {
         checkpointId,
+        leases: positions.size,
         durationMs: committed - started,
         phases: { preCommitMs: preCommitted - started, persistMs: persisted - preCommitted, commitMs: committed - persisted },
       };
@@ -186,22 +204,8 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** Records an upload before its first byte is sent (see the class comment). */
-  async registerUpload(entry: string): Promise<void> {
-    if (!this.#lease) throw new IllegalCheckpointStateError('registerUpload() before recover()');
-    await this.#store.registerUploads(this.#lease, [entry]);
-  }
-
-  #uploadsOf(pending: Readonly<Record<string, unknown>>): string[] {
-    const entries: string[] = [];
-    for (const participant of this.#participants) {
-      if (participant.uploadsOf && participant.name in pending) entries.push(...participant.uploadsOf(pending[participant.name]));
-    }
-    return entries;
-  }
-
   /** Ends the protocol (after the final checkpoint). */
   close(): void {
-    if (this.#state === 'idle' || this.#state === 'new') this.#to('closed');
+    if (this.#state === 'idle') this.#to('closed');
   }
 }

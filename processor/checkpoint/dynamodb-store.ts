@@ -1,150 +1,405 @@
 /**
- * Checkpoints in DynamoDB, one item per application (partition key `key`). Ownership is a lease
- * counter on the item: `acquire` bumps it, and every `persist` is a conditional write that fails
- * when the counter moved on (another worker took over: fencing) or when the checkpoint id does not
- * advance. The state (positions and pending commits) is stored gzip-compressed, so hundreds of
- * pending part files fit the 400 KB item limit. Registered uploads are a string set (`uploads`) on
- * the same item, changed under the same lease condition.
+ * The lease table in DynamoDB (see ./types.ts). Keys: partition key `application` (the application
+ * name, so several applications can share a table), sort key `leaseKey`:
+ * `lease/<partition>`, `run/<runId>`, `commit/<runId>/<checkpointId>`. Leases are read with one
+ * Query per listing; a checkpoint is one TransactWriteItems: a Put of the commit record (gzip'd), an
+ * Update per lease conditioned on owner and counter, and a ConditionCheck that the run is active.
+ * Committed records get `expiresAt` (TTL) and disappear after a week.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { baseClientConfig } from '../../common/aws.js';
 import { retry } from '../../common/retry.js';
-import type { CheckpointData, CheckpointStore, Lease } from './types.js';
+import type { CommitRecord, HeldLease, LeaseCheckpoint, LeaseItem, LeaseStore, RunItem } from './types.js';
 import { CheckpointError, FencedError } from './errors.js';
 
-/** Options of the DynamoDB checkpoint store. */
-export interface DynamoDbCheckpointStoreOptions {
+/** Options of the DynamoDB lease store. */
+export interface DynamoDbLeaseStoreOptions {
   readonly table: string;
-  /** The item key: the application name. */
-  readonly key: string;
+  /** The application name: the partition key of every item. */
+  readonly application: string;
   readonly region?: string;
-  /** An existing client (tests, shared connection pools); one is created otherwise. */
+  /** An existing client (tests); one is created otherwise. */
   readonly client?: DynamoDBClient;
 }
 
-/** DynamoDB-backed checkpoint store with lease-counter fencing. */
-export class DynamoDbCheckpointStore implements CheckpointStore {
+const LEASE = 'lease/';
+const RUN = 'run/';
+const COMMIT = 'commit/';
+const WEEK_S = 7 * 24 * 3600;
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+function parseLease(item: Record<string, AttributeValue>): LeaseItem {
+  return {
+    partition: item.leaseKey!.S!.slice(LEASE.length),
+    ...(item.leaseOwner?.S ? { owner: item.leaseOwner.S } : {}),
+    counter: Number(item.leaseCounter?.N ?? '0'),
+    checkpoint: item.checkpoint?.S ?? '',
+    parents: item.parentShardIds?.L?.map((v) => v.S ?? '') ?? [],
+    ...(item.pendingRef?.S ? { pendingRef: item.pendingRef.S } : {}),
+    ...(item.takeRequestedBy?.S ? { takeRequestedBy: item.takeRequestedBy.S } : {}),
+  };
+}
+
+function parseCommit(item: Record<string, AttributeValue>): CommitRecord {
+  const ref = item.leaseKey!.S!;
+  const state = item.state?.B;
+  return {
+    ref,
+    runId: item.runId?.S ?? '',
+    checkpointId: Number(item.checkpointId?.N ?? '0'),
+    pending: state ? (JSON.parse(gunzipSync(state).toString('utf8')) as Record<string, unknown>) : {},
+    committed: item.committed?.BOOL === true,
+  };
+}
+
+/** DynamoDB-backed lease store. */
+export class DynamoDbLeaseStore implements LeaseStore {
   readonly description: string;
   readonly #client: DynamoDBClient;
   readonly #ownsClient: boolean;
   readonly #table: string;
-  readonly #key: string;
+  readonly #app: string;
 
-  constructor(options: DynamoDbCheckpointStoreOptions) {
+  constructor(options: DynamoDbLeaseStoreOptions) {
     this.#table = options.table;
-    this.#key = options.key;
+    this.#app = options.application;
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new DynamoDBClient(baseClientConfig(options.region ? { region: options.region } : {}));
-    this.description = `dynamodb:${options.table}/${options.key}`;
+    this.description = `dynamodb:${options.table}/${options.application}`;
   }
 
-  async acquire(owner: string): Promise<{ lease: Lease; last?: CheckpointData; registeredUploads: readonly string[] }> {
+  #key(sort: string): Record<string, AttributeValue> {
+    return { application: { S: this.#app }, leaseKey: { S: sort } };
+  }
+
+  /** Sends with the one retry layer; a failed condition is returned as `false`, never retried. */
+  async #conditional(what: string, command: UpdateItemCommand | PutItemCommand): Promise<boolean> {
     try {
-      return await retry(async () => {
-        const current = await this.#client.send(
-          new GetItemCommand({ TableName: this.#table, Key: { key: { S: this.#key } }, ConsistentRead: true }),
-        );
-        const item = current.Item;
-        const previous = item?.leaseCounter?.N !== undefined ? Number(item.leaseCounter.N) : undefined;
-        const counter = (previous ?? 0) + 1;
+      await retry(async (bail) => {
         try {
-          await this.#client.send(
-            new UpdateItemCommand({
-              TableName: this.#table,
-              Key: { key: { S: this.#key } },
-              UpdateExpression: 'SET leaseOwner = :owner, leaseCounter = :counter, leaseTakenAt = :now',
-              ConditionExpression: previous === undefined ? 'attribute_not_exists(leaseCounter)' : 'leaseCounter = :previous',
-              ExpressionAttributeValues: {
-                ':owner': { S: owner },
-                ':counter': { N: String(counter) },
-                ':now': { S: new Date().toISOString() },
-                ...(previous === undefined ? {} : { ':previous': { N: String(previous) } }),
-              },
-            }),
-          );
+          // Both command types share the client's send; the union needs a cast for the overloads.
+          await this.#client.send(command as UpdateItemCommand);
         } catch (error) {
-          // Another worker bumped the counter between our read and write: read again and retry.
-          if (error instanceof ConditionalCheckFailedException) throw new CheckpointError('lease changed while acquiring', { cause: error, retriable: true });
+          if (isConditionFailure(error)) bail(error);
           throw error;
         }
-        const state = item?.state?.B;
-        const last = state ? (JSON.parse(gunzipSync(state).toString('utf8')) as CheckpointData) : undefined;
-        return { lease: { owner, counter }, ...(last ? { last } : {}), registeredUploads: item?.uploads?.SS ?? [] };
       });
+      return true;
     } catch (error) {
-      throw new CheckpointError(`could not acquire the checkpoint lease in ${this.description}`, { cause: error });
+      if (isConditionFailure(error)) return false;
+      throw new CheckpointError(`${what} in ${this.description} failed`, { cause: error });
     }
   }
 
-  async persist(lease: Lease, data: CheckpointData): Promise<void> {
-    await this.#updateUnderLease(lease, {
-      update: 'SET checkpointId = :id, #state = :state, updatedAt = :now',
-      condition: '(attribute_not_exists(checkpointId) OR checkpointId < :id)',
-      names: { '#state': 'state' },
-      values: {
-        ':id': { N: String(data.checkpointId) },
-        ':state': { B: gzipSync(Buffer.from(JSON.stringify(data), 'utf8')) },
-        ':now': { S: new Date().toISOString() },
-      },
-      fenced: `checkpoint ${data.checkpointId} rejected by ${this.description}: lease ${lease.owner}/${lease.counter} was taken over or the id did not advance`,
-      failed: `could not persist checkpoint ${data.checkpointId} to ${this.description}`,
-    });
-  }
-
-  async registerUploads(lease: Lease, entries: readonly string[]): Promise<void> {
-    await this.#changeUploads(lease, 'ADD', entries);
-  }
-
-  async forgetUploads(lease: Lease, entries: readonly string[]): Promise<void> {
-    await this.#changeUploads(lease, 'DELETE', entries);
-  }
-
-  async #changeUploads(lease: Lease, action: 'ADD' | 'DELETE', entries: readonly string[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.#updateUnderLease(lease, {
-      update: `${action} uploads :entries`,
-      values: { ':entries': { SS: [...new Set(entries)] } },
-      fenced: `upload registry of ${this.description}: lease ${lease.owner}/${lease.counter} was taken over`,
-      failed: `could not ${action === 'ADD' ? 'register' : 'forget'} ${entries.length} uploads in ${this.description}`,
-    });
-  }
-
-  /** One UpdateItem on the item, conditional on `lease` still being held: FencedError when it is not. */
-  async #updateUnderLease(
-    lease: Lease,
-    o: {
-      update: string;
-      condition?: string;
-      names?: Record<string, string>;
-      values: Record<string, AttributeValue>;
-      fenced: string;
-      failed: string;
-    },
-  ): Promise<void> {
+  async #query(prefix: string): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
     try {
-      await retry(() =>
+      do {
+        const exclusive = start;
+        const page = await retry(() =>
+          this.#client.send(
+            new QueryCommand({
+              TableName: this.#table,
+              KeyConditionExpression: 'application = :a AND begins_with(leaseKey, :p)',
+              ExpressionAttributeValues: { ':a': { S: this.#app }, ':p': { S: prefix } },
+              ConsistentRead: true,
+              ...(exclusive ? { ExclusiveStartKey: exclusive } : {}),
+            }),
+          ),
+        );
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (error) {
+      throw new CheckpointError(`could not list ${prefix}* in ${this.description}`, { cause: error });
+    }
+    return items;
+  }
+
+  async registerRun(runId: string): Promise<void> {
+    const ok = await this.#conditional(
+      `registering run ${runId}`,
+      new PutItemCommand({
+        TableName: this.#table,
+        Item: { ...this.#key(RUN + runId), runCounter: { N: '1' }, runStatus: { S: 'active' }, startedAt: { S: new Date().toISOString() } },
+        ConditionExpression: 'attribute_not_exists(leaseKey)',
+      }),
+    );
+    if (!ok) throw new CheckpointError(`run ${runId} already exists in ${this.description}`);
+  }
+
+  async heartbeatRun(runId: string): Promise<void> {
+    const ok = await this.#conditional(
+      `heartbeat of run ${runId}`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(RUN + runId),
+        UpdateExpression: 'ADD runCounter :one',
+        ConditionExpression: 'runStatus = :active',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':active': { S: 'active' } },
+      }),
+    );
+    if (!ok) throw new FencedError(`run ${runId} was declared dead by another worker (its heartbeats stopped for longer than the lease duration)`);
+  }
+
+  async listRuns(): Promise<RunItem[]> {
+    return (await this.#query(RUN)).map((item) => ({
+      runId: item.leaseKey!.S!.slice(RUN.length),
+      counter: Number(item.runCounter?.N ?? '0'),
+      status: item.runStatus?.S === 'dead' ? 'dead' : 'active',
+    }));
+  }
+
+  async fenceRun(runId: string, observedCounter: number): Promise<boolean> {
+    return this.#conditional(
+      `fencing run ${runId}`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(RUN + runId),
+        UpdateExpression: 'SET runStatus = :dead',
+        ConditionExpression: 'runCounter = :c',
+        ExpressionAttributeValues: { ':dead': { S: 'dead' }, ':c': { N: String(observedCounter) } },
+      }),
+    );
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    try {
+      await retry(() => this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: this.#key(RUN + runId) })));
+    } catch (error) {
+      throw new CheckpointError(`could not delete run ${runId} from ${this.description}`, { cause: error });
+    }
+  }
+
+  async listLeases(): Promise<LeaseItem[]> {
+    return (await this.#query(LEASE)).map(parseLease);
+  }
+
+  async createLease(partition: string, parents: readonly string[], checkpoint: string): Promise<boolean> {
+    return this.#conditional(
+      `creating the lease of ${partition}`,
+      new PutItemCommand({
+        TableName: this.#table,
+        Item: {
+          ...this.#key(LEASE + partition),
+          leaseCounter: { N: '0' },
+          checkpoint: { S: checkpoint },
+          parentShardIds: { L: parents.map((p) => ({ S: p })) },
+        },
+        ConditionExpression: 'attribute_not_exists(leaseKey)',
+      }),
+    );
+  }
+
+  async takeLease(observed: LeaseItem, runId: string): Promise<{ held: HeldLease; item: LeaseItem } | undefined> {
+    const counter = observed.counter + 1;
+    const ok = await this.#conditional(
+      `taking the lease of ${observed.partition}`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(LEASE + observed.partition),
+        UpdateExpression: 'SET leaseOwner = :me, leaseCounter = :next REMOVE takeRequestedBy',
+        ConditionExpression: 'leaseCounter = :seen',
+        ExpressionAttributeValues: { ':me': { S: runId }, ':next': { N: String(counter) }, ':seen': { N: String(observed.counter) } },
+      }),
+    );
+    if (!ok) return undefined;
+    const { takeRequestedBy: _dropped, ...rest } = observed;
+    return { held: { partition: observed.partition, counter }, item: { ...rest, owner: runId, counter } };
+  }
+
+  async claimLease(partition: string, runId: string, initialCheckpoint: string): Promise<{ held: HeldLease; item: LeaseItem }> {
+    try {
+      const out = await retry(() =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
-            Key: { key: { S: this.#key } },
-            UpdateExpression: o.update,
-            ConditionExpression: `leaseOwner = :owner AND leaseCounter = :counter${o.condition ? ` AND ${o.condition}` : ''}`,
-            ...(o.names ? { ExpressionAttributeNames: o.names } : {}),
-            ExpressionAttributeValues: { ...o.values, ':owner': { S: lease.owner }, ':counter': { N: String(lease.counter) } },
+            Key: this.#key(LEASE + partition),
+            UpdateExpression: 'SET leaseOwner = :me, checkpoint = if_not_exists(checkpoint, :initial), parentShardIds = if_not_exists(parentShardIds, :none) ADD leaseCounter :one REMOVE takeRequestedBy',
+            ExpressionAttributeValues: { ':me': { S: runId }, ':initial': { S: initialCheckpoint }, ':none': { L: [] }, ':one': { N: '1' } },
+            ReturnValues: 'ALL_NEW',
           }),
         ),
       );
+      const item = parseLease(out.Attributes!);
+      return { held: { partition, counter: item.counter }, item };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new FencedError(o.fenced, { cause: error });
-      throw new CheckpointError(o.failed, { cause: error });
+      throw new CheckpointError(`could not claim the lease of ${partition} in ${this.description}`, { cause: error });
     }
+  }
+
+  async renewLease(lease: HeldLease, runId: string): Promise<{ takeRequestedBy?: string }> {
+    const next = lease.counter + 1;
+    try {
+      const out = await retry(async (bail) => {
+        try {
+          return await this.#client.send(
+            new UpdateItemCommand({
+              TableName: this.#table,
+              Key: this.#key(LEASE + lease.partition),
+              UpdateExpression: 'SET leaseCounter = :next',
+              ConditionExpression: 'leaseOwner = :me AND leaseCounter = :held',
+              ExpressionAttributeValues: { ':me': { S: runId }, ':next': { N: String(next) }, ':held': { N: String(lease.counter) } },
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+        } catch (error) {
+          if (isConditionFailure(error)) bail(error);
+          throw error;
+        }
+      });
+      lease.counter = next;
+      const requester = out.Attributes?.takeRequestedBy?.S;
+      return requester ? { takeRequestedBy: requester } : {};
+    } catch (error) {
+      if (isConditionFailure(error)) throw new FencedError(`the lease of ${lease.partition} was taken by another worker`, { cause: error });
+      throw new CheckpointError(`could not renew the lease of ${lease.partition} in ${this.description}`, { cause: error });
+    }
+  }
+
+  async releaseLease(lease: HeldLease, runId: string): Promise<void> {
+    const ok = await this.#conditional(
+      `releasing the lease of ${lease.partition}`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(LEASE + lease.partition),
+        UpdateExpression: 'SET leaseCounter = :next REMOVE leaseOwner, takeRequestedBy',
+        ConditionExpression: 'leaseOwner = :me AND leaseCounter = :held',
+        ExpressionAttributeValues: { ':me': { S: runId }, ':next': { N: String(lease.counter + 1) }, ':held': { N: String(lease.counter) } },
+      }),
+    );
+    if (!ok) throw new FencedError(`the lease of ${lease.partition} was taken by another worker before it was released`);
+    lease.counter += 1;
+  }
+
+  async requestTake(partition: string, owner: string, requester: string): Promise<boolean> {
+    return this.#conditional(
+      `asking for the lease of ${partition}`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(LEASE + partition),
+        UpdateExpression: 'SET takeRequestedBy = :r',
+        ConditionExpression: 'leaseOwner = :o AND attribute_not_exists(takeRequestedBy)',
+        ExpressionAttributeValues: { ':r': { S: requester }, ':o': { S: owner } },
+      }),
+    );
+  }
+
+  async persist(
+    runId: string,
+    checkpointId: number,
+    leases: readonly LeaseCheckpoint[],
+    pending: Readonly<Record<string, unknown>> | undefined,
+  ): Promise<string | undefined> {
+    const ref = pending ? `${COMMIT}${runId}/${String(checkpointId).padStart(10, '0')}` : undefined;
+    const items: TransactWriteItem[] = [];
+    if (ref && pending) {
+      items.push({
+        Put: {
+          TableName: this.#table,
+          Item: {
+            ...this.#key(ref),
+            runId: { S: runId },
+            checkpointId: { N: String(checkpointId) },
+            committed: { BOOL: false },
+            state: { B: gzipSync(Buffer.from(JSON.stringify(pending), 'utf8')) },
+            createdAt: { S: new Date().toISOString() },
+          },
+          ConditionExpression: 'attribute_not_exists(leaseKey)',
+        },
+      });
+    }
+    for (const { lease, position } of leases) {
+      items.push({
+        Update: {
+          TableName: this.#table,
+          Key: this.#key(LEASE + lease.partition),
+          UpdateExpression: ref ? 'SET checkpoint = :pos, pendingRef = :ref' : 'SET checkpoint = :pos REMOVE pendingRef',
+          ConditionExpression: 'leaseOwner = :me AND leaseCounter = :held',
+          ExpressionAttributeValues: {
+            ':pos': { S: position },
+            ':me': { S: runId },
+            ':held': { N: String(lease.counter) },
+            ...(ref ? { ':ref': { S: ref } } : {}),
+          },
+        },
+      });
+    }
+    items.push({
+      ConditionCheck: {
+        TableName: this.#table,
+        Key: this.#key(RUN + runId),
+        ConditionExpression: 'runStatus = :active',
+        ExpressionAttributeValues: { ':active': { S: 'active' } },
+      },
+    });
+    try {
+      await retry(async (bail) => {
+        try {
+          await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        } catch (error) {
+          const reasons = (error as TransactionCanceledException).CancellationReasons;
+          if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) bail(error);
+          throw error;
+        }
+      });
+      return ref;
+    } catch (error) {
+      const reasons = (error as TransactionCanceledException).CancellationReasons;
+      if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        const offset = ref ? 1 : 0;
+        const lost = leases.filter((_, i) => reasons[i + offset]?.Code === 'ConditionalCheckFailed').map((l) => l.lease.partition);
+        const runDead = reasons[items.length - 1]?.Code === 'ConditionalCheckFailed';
+        throw new FencedError(
+          `checkpoint ${checkpointId} of run ${runId} rejected by ${this.description}: ${runDead ? 'the run was declared dead by another worker' : `leases taken over by another worker: ${lost.join(', ')}`}`,
+          { cause: error },
+        );
+      }
+      throw new CheckpointError(`could not persist checkpoint ${checkpointId} to ${this.description}`, { cause: error });
+    }
+  }
+
+  async loadCommit(ref: string): Promise<CommitRecord | undefined> {
+    try {
+      const out = await retry(() => this.#client.send(new GetItemCommand({ TableName: this.#table, Key: this.#key(ref), ConsistentRead: true })));
+      return out.Item ? parseCommit(out.Item) : undefined;
+    } catch (error) {
+      throw new CheckpointError(`could not read commit record ${ref} from ${this.description}`, { cause: error });
+    }
+  }
+
+  async listCommits(runId: string): Promise<CommitRecord[]> {
+    return (await this.#query(`${COMMIT}${runId}/`)).map(parseCommit);
+  }
+
+  async markCommitted(ref: string): Promise<void> {
+    await this.#conditional(
+      `marking ${ref} committed`,
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: this.#key(ref),
+        UpdateExpression: 'SET committed = :t, expiresAt = :exp',
+        ConditionExpression: 'attribute_exists(leaseKey)',
+        ExpressionAttributeValues: { ':t': { BOOL: true }, ':exp': { N: String(Math.floor(Date.now() / 1000) + WEEK_S) } },
+      }),
+    );
   }
 
   async close(): Promise<void> {

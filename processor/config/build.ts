@@ -183,6 +183,8 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
     sinks,
     checkpointIntervalMs: num('CheckpointInterval'),
     checkpointTable,
+    leaseDurationMs: num('LeaseDuration'),
+    maxLeasesPerWorker: num('MaxLeasesPerWorker'),
     eventSchema: str('EventSchema') ?? 'TripEvent',
     statusIntervalMs: num('StatusInterval'),
     metricsNamespace: str('MetricsNamespace') ?? 'StreamingEtl',

@@ -86,6 +86,10 @@ export interface ProcessorConfig {
   readonly checkpointIntervalMs: number;
   /** DynamoDB table of the checkpoints; absent: positions are not kept across restarts. */
   readonly checkpointTable?: string;
+  /** A lease not renewed for this long is taken over (ms). */
+  readonly leaseDurationMs: number;
+  /** Most leases one task holds. */
+  readonly maxLeasesPerWorker: number;
   /** A built-in schema name or a schema file path. */
   readonly eventSchema: string;
   readonly statusIntervalMs: number;

@@ -8,8 +8,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../../common/log.js';
 import type { SourcePosition } from '../lifecycle.js';
 import type { S3SinkConfig } from '../config/types.js';
-import { PartitionedWriter, type PartBuilder } from './s3/partitioned-writer.js';
-import { abortRegisteredUpload, registrar, uploadsOfPending, type S3PendingCommit } from './s3/s3-sink.js';
+import type { Sink, SinkContext } from '../lifecycle.js';
+import type { PartitionedWriterOptions, PartBuilder } from './s3/partitioned-writer.js';
+import { PartitionedS3Committer, type S3PendingCommit } from './s3/s3-sink.js';
 import { SinkError } from './errors.js';
 
 /** One rejected record. */
@@ -58,43 +59,73 @@ function dayPartition(ms: number): string {
   return `year=${d.getUTCFullYear()}/month=${pad(d.getUTCMonth() + 1)}/day=${pad(d.getUTCDate())}/`;
 }
 
-/** Where rejected records go; takes part in checkpoints like a sink. */
-export class DeadLetterOutput {
+/** The S3 half of the dead letters: JSON-lines files under the error prefix, one partition a day. */
+class DeadLetterFiles extends PartitionedS3Committer<DeadLetter> {
   readonly name = 'dead-letter';
-  readonly #writer: PartitionedWriter<DeadLetter> | undefined;
+  readonly #config: S3SinkConfig;
+
+  constructor(client: S3Client, config: S3SinkConfig) {
+    super(client);
+    this.#config = config;
+  }
+
+  protected writerOptions(log: Logger): Omit<PartitionedWriterOptions<DeadLetter>, 'runId'> {
+    const config = this.#config;
+    return {
+      client: this.client,
+      bucket: config.bucket,
+      keyPrefix: config.errorPrefix,
+      extension: '.json',
+      contentType: 'application/x-ndjson',
+      newBuilder: () => new DeadLetterFile(),
+      rolloverSizeBytes: config.rolloverSizeBytes,
+      rolloverIntervalMs: config.rolloverIntervalMs,
+      inactivityIntervalMs: config.inactivityIntervalMs,
+      log,
+    };
+  }
+
+  async write(): Promise<void> {
+    throw new SinkError('dead letters are added with DeadLetterOutput.add');
+  }
+
+  async append(letters: readonly DeadLetter[]): Promise<void> {
+    await this.started().append(letters.map((letter) => ({ partition: dayPartition(letter.rejectedAtMs), item: letter })));
+  }
+}
+
+/**
+ * Where rejected records go. With an S3 output it takes part in checkpoints like any sink (exactly
+ * once); without one, each letter is logged in full at once and nothing is pending.
+ */
+export class DeadLetterOutput implements Sink<S3PendingCommit> {
+  readonly name = 'dead-letter';
+  readonly eventsOut = 0;
+  readonly #files: DeadLetterFiles | undefined;
   readonly #log: Logger;
-  readonly #client: S3Client | undefined;
   #buffer: DeadLetter[] = [];
 
-  constructor(options: { log: Logger; s3?: { client: S3Client; config: S3SinkConfig }; registerUpload?: (entry: string) => Promise<void> }) {
+  constructor(options: { log: Logger; s3?: { client: S3Client; config: S3SinkConfig } }) {
     this.#log = options.log;
-    this.#client = options.s3?.client;
-    if (options.s3) {
-      const { client, config } = options.s3;
-      this.#writer = new PartitionedWriter<DeadLetter>({
-        client,
-        bucket: config.bucket,
-        keyPrefix: config.errorPrefix,
-        extension: '.json',
-        contentType: 'application/x-ndjson',
-        newBuilder: () => new DeadLetterFile(),
-        rolloverSizeBytes: config.rolloverSizeBytes,
-        rolloverIntervalMs: config.rolloverIntervalMs,
-        inactivityIntervalMs: config.inactivityIntervalMs,
-        log: options.log,
-        ...(options.registerUpload ? { onUploadCreated: registrar(options.registerUpload) } : {}),
-      });
-    }
+    if (options.s3) this.#files = new DeadLetterFiles(options.s3.client, options.s3.config);
   }
 
   /** A description of where dead letters go. */
   get destination(): string {
-    return this.#writer ? 's3' : 'log';
+    return this.#files ? 's3' : 'log';
+  }
+
+  async start(context: SinkContext): Promise<void> {
+    await this.#files?.start(context);
+  }
+
+  async write(): Promise<void> {
+    throw new SinkError('dead letters are added with add()');
   }
 
   /** Takes one rejected record. */
   add(letter: DeadLetter): void {
-    if (this.#writer) this.#buffer.push(letter);
+    if (this.#files) this.#buffer.push(letter);
     else {
       this.#log.error('rejected record (no S3 output for dead letters: logged in full)', { deadLetter: JSON.parse(deadLetterJson(letter)) });
     }
@@ -102,30 +133,26 @@ export class DeadLetterOutput {
 
   /** Hands buffered letters to the file writer. */
   async flush(): Promise<void> {
-    if (!this.#writer || this.#buffer.length === 0) return;
+    if (!this.#files || this.#buffer.length === 0) return;
     const letters = this.#buffer;
     this.#buffer = [];
-    await this.#writer.append(letters.map((letter) => ({ partition: dayPartition(letter.rejectedAtMs), item: letter })));
+    await this.#files.append(letters);
   }
 
-  async preCommit(): Promise<S3PendingCommit | null> {
-    if (!this.#writer) return null;
+  async preCommit(checkpointId: number): Promise<S3PendingCommit | undefined> {
+    if (!this.#files) return undefined;
     await this.flush();
-    return { uploads: await this.#writer.preCommit() };
+    return this.#files.preCommit(checkpointId);
   }
 
-  uploadsOf(pending: unknown): readonly string[] {
-    return uploadsOfPending(pending);
+  async commit(pending: S3PendingCommit, checkpointId: number, recovering: boolean): Promise<number> {
+    if (!this.#files) throw new SinkError(`checkpoint ${checkpointId} holds dead letters, but this processor has no S3 output for them`);
+    return this.#files.commit(pending, checkpointId, recovering);
   }
 
-  async abortUpload(entry: string): Promise<boolean> {
-    return this.#client ? abortRegisteredUpload(this.#client, entry) : false;
+  async abortLeftovers(runId: string, kept: readonly S3PendingCommit[]): Promise<number> {
+    return this.#files ? this.#files.abortLeftovers(runId, kept) : 0;
   }
 
-  async commit(pending: unknown, checkpointId: number, recovering = false): Promise<void> {
-    if (!this.#writer) return;
-    const uploads = (pending as S3PendingCommit | null)?.uploads;
-    if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no dead-letter pending commit`);
-    await this.#writer.commit(uploads, recovering);
-  }
+  async close(): Promise<void> {}
 }

@@ -39,10 +39,10 @@ export class KinesisSink extends BaseSink {
     await this.#writer.write(out);
   }
 
-  override async preCommit(): Promise<null> {
+  override async preCommit(): Promise<undefined> {
     await this.#writer.flush();
     this.eventsOut = this.#writer.stats.recordsSent;
-    return null;
+    return undefined;
   }
 
   override async close(): Promise<void> {

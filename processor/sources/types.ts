@@ -1,45 +1,73 @@
 /**
- * The source side of the pipeline: a source reads shards (or partitions) and hands batches of raw
- * records to the pipeline, in order per shard, waiting while the pipeline is busy (backpressure).
+ * The source side of the pipeline. A source reads the partitions (Kinesis shards, Kafka partitions)
+ * this run owns and hands batches of raw records to the pipeline, in order per partition, waiting
+ * while the pipeline is busy (backpressure). Ownership changes while running: the source tells the
+ * pipeline when partitions are assigned (after which it reads them from the returned positions)
+ * and revoked (the pipeline checkpoints them before they are released), and hears when a
+ * checkpoint has been persisted and committed.
  */
+import type { LeaseItem } from '../checkpoint/types.js';
 import type { SourcePosition } from '../lifecycle.js';
 
-/** One raw record from a shard. */
+/** One raw record from a partition. */
 export interface SourceRecord {
   readonly data: Uint8Array;
   readonly origin: SourcePosition;
 }
 
 /**
- * A batch from one shard. After the pipeline has handled its records, the shard's checkpoint
- * position becomes `position` (a sequence number, a start sentinel, or SHARD_END).
+ * A batch from one partition. After the pipeline has handled its records, the partition's
+ * checkpoint position becomes `position` (a sequence number, a start sentinel, or SHARD_END).
  */
 export interface SourceBatch {
   readonly shard: string;
   readonly records: readonly SourceRecord[];
   readonly position: string;
-  /** How far the shard's reader is behind the tip of the stream, if the service says. */
+  /** How far the partition's reader is behind the tip of the stream, if the service says. */
   readonly millisBehindLatest?: number;
 }
 
 /** Hands a batch to the pipeline; resolves when the pipeline has room for more. */
 export type EmitBatch = (batch: SourceBatch) => Promise<void>;
 
+/** What the pipeline gives a source. */
+export interface SourceContext {
+  readonly emit: EmitBatch;
+  /**
+   * Leases just taken: the pipeline commits what their last checkpoints left pending and starts
+   * tracking them. Resolves with the position to read each from.
+   */
+  assigned(items: readonly LeaseItem[]): Promise<ReadonlyMap<string, string>>;
+  /**
+   * The source has stopped reading these partitions (no emit for them after this call): the
+   * pipeline handles what is queued, checkpoints, and forgets them. Resolves once persisted.
+   */
+  revoked(partitions: readonly string[]): Promise<void>;
+  /** Another run was found dead: commit its persisted checkpoints and abort its leftovers. */
+  deadRun(runId: string): Promise<void>;
+}
+
 /** A source of raw records. */
 export interface Source {
   /** A short description for logs (`kinesis:stream`). */
   readonly description: string;
-  /**
-   * Starts reading, resuming each shard after its checkpointed position; resolves once reading has
-   * started. Reading errors that cannot be retried are reported through `failed`.
-   */
-  start(positions: Readonly<Record<string, string>>, emit: EmitBatch): Promise<void>;
-  /** Resolves (never rejects) with a fatal reading error, if one happens. */
+  /** Starts owning and reading partitions; resolves once started. Fatal errors go to `failed`. */
+  start(context: SourceContext): Promise<void>;
+  /** Resolves (never rejects) with a fatal error (reading, or a lost lease), if one happens. */
   readonly failed: Promise<Error>;
-  /** The largest lag behind the tip over the shards being read (ms). */
+  /**
+   * A checkpoint was persisted and committed with these positions; `finished` are partitions read
+   * to their end, which the pipeline no longer tracks (the source releases them).
+   */
+  checkpointed(positions: ReadonlyMap<string, string>, finished: readonly string[]): Promise<void>;
+  /** The largest lag behind the tip over the partitions being read (ms). */
   millisBehindLatest(): number;
-  /** Shards being read now. */
+  /** Partitions being read now. */
   activeShards(): number;
-  /** Stops reading; resolves when every reader has stopped (no emit after that). */
+  /** Partitions whose reader made no progress for longer than its stall threshold. */
+  stalledShards(): readonly string[];
+  /** Stops reading (no emit after it resolves); ownership is kept until `close`. */
   stop(): Promise<void>;
+  /** After the final checkpoint: gives up ownership (releases leases, leaves the group). */
+  close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   NoSuchUpload,
   UploadPartCommand,
   type S3Client,
@@ -32,12 +33,15 @@ export interface PendingUpload {
   readonly bytes: number;
 }
 
-/** Uploads `body` as the parts of a new multipart upload, and leaves it open. */
+/**
+ * Uploads `body` as the parts of a new multipart upload, and leaves it open. The key names the run
+ * (see PartitionedWriter), so an upload left by a run that died is found by listing, without any
+ * registration before it starts.
+ */
 export async function uploadUncommitted(
   client: S3Client,
   target: { bucket: string; key: string; contentType: string; records: number },
   body: Uint8Array,
-  onUploadCreated?: (uploadId: string) => Promise<void> | void,
 ): Promise<PendingUpload> {
   const { bucket, key } = target;
   let uploadId: string | undefined;
@@ -47,7 +51,6 @@ export async function uploadUncommitted(
     );
     uploadId = created.UploadId;
     if (!uploadId) throw new SinkError(`CreateMultipartUpload for s3://${bucket}/${key} returned no upload id`);
-    await onUploadCreated?.(uploadId);
     const parts: { PartNumber: number; ETag: string }[] = [];
     const count = Math.max(1, Math.ceil(body.byteLength / PART_SIZE_BYTES));
     for (let i = 0; i < count; i += 1) {
@@ -69,15 +72,30 @@ export async function uploadUncommitted(
   }
 }
 
-async function objectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+/** The size of the object at the key, or undefined when there is none. */
+async function objectSize(client: S3Client, bucket: string, key: string): Promise<number | undefined> {
   try {
-    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
+    const head = await retry(() => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    return head.ContentLength ?? 0;
   } catch (error) {
     const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
     throw error;
   }
+}
+
+/**
+ * Whether the upload is already complete: an object at its (run-unique) key of exactly the size
+ * uploaded. An object of another size is never taken as this upload: that would accept a
+ * truncated or foreign object as committed output.
+ */
+async function alreadyCompleted(client: S3Client, pending: PendingUpload): Promise<boolean> {
+  const size = await objectSize(client, pending.bucket, pending.key);
+  if (size === undefined) return false;
+  if (size !== pending.bytes) {
+    throw new SinkError(`s3://${pending.bucket}/${pending.key} exists with ${size} bytes, but upload ${pending.uploadId} holds ${pending.bytes}: refusing to take it as committed`);
+  }
+  return true;
 }
 
 /**
@@ -89,7 +107,7 @@ async function objectExists(client: S3Client, bucket: string, key: string): Prom
 export async function completeUpload(client: S3Client, pending: PendingUpload, recovering = false): Promise<'completed' | 'already-completed'> {
   const { bucket, key, uploadId } = pending;
   try {
-    if (recovering && (await objectExists(client, bucket, key))) return 'already-completed';
+    if (recovering && (await alreadyCompleted(client, pending))) return 'already-completed';
     await retry(() =>
       client.send(
         new CompleteMultipartUploadCommand({
@@ -102,8 +120,9 @@ export async function completeUpload(client: S3Client, pending: PendingUpload, r
     );
     return 'completed';
   } catch (error) {
+    if (error instanceof SinkError) throw error;
     const noSuchUpload = error instanceof NoSuchUpload || (error as { name?: string }).name === 'NoSuchUpload';
-    if (noSuchUpload && (await objectExists(client, bucket, key).catch(() => false))) return 'already-completed';
+    if (noSuchUpload && (await alreadyCompleted(client, pending))) return 'already-completed';
     if (noSuchUpload) {
       throw new SinkError(`upload ${uploadId} of s3://${bucket}/${key} is gone and the object does not exist: its output is lost`, { cause: error });
     }
@@ -111,31 +130,42 @@ export async function completeUpload(client: S3Client, pending: PendingUpload, r
   }
 }
 
-/** The upload registry's entry for an upload (see CheckpointStore.registerUploads). */
-export function uploadEntry(upload: { readonly bucket: string; readonly key: string; readonly uploadId: string }): string {
-  return JSON.stringify([upload.bucket, upload.key, upload.uploadId]);
+/** An open multipart upload found by listing. */
+export interface OpenUpload {
+  readonly key: string;
+  readonly uploadId: string;
 }
 
-/** Reads an entry made by {@link uploadEntry}; undefined for anything else. */
-export function parseUploadEntry(entry: string): { bucket: string; key: string; uploadId: string } | undefined {
-  try {
-    const parsed = JSON.parse(entry) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {
-      const [bucket, key, uploadId] = parsed as [string, string, string];
-      return { bucket, key, uploadId };
-    }
-  } catch {
-    // not an entry of ours
+/** Lists the open multipart uploads under a prefix (every page). */
+export async function listOpenUploads(client: S3Client, bucket: string, prefix: string): Promise<OpenUpload[]> {
+  const uploads: OpenUpload[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await retry(() =>
+      client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+          ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+        }),
+      ),
+    );
+    for (const u of page.Uploads ?? []) if (u.Key && u.UploadId) uploads.push({ key: u.Key, uploadId: u.UploadId });
+    if (!page.IsTruncated) return uploads;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
   }
-  return undefined;
 }
 
-/** Aborts an upload (best effort: the bucket's lifecycle rule removes what this misses). */
+/** Aborts an upload; true when it is gone. */
 export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<boolean> {
   try {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    await retry(() => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })));
     return true;
-  } catch {
+  } catch (error) {
+    if (error instanceof NoSuchUpload || (error as { name?: string }).name === 'NoSuchUpload') return true;
     return false;
   }
 }

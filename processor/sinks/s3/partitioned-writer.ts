@@ -4,10 +4,10 @@
  * open file and returns all uploads since the last checkpoint, and `commit` completes them.
  * Generic over what a file holds, so events and dead letters share it.
  */
-import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../../../common/log.js';
-import { completeUpload, uploadUncommitted, type PendingUpload } from './multipart.js';
+import { describeError } from '../../../common/errors.js';
+import { abortUpload, completeUpload, listOpenUploads, uploadUncommitted, type PendingUpload } from './multipart.js';
 
 /** Builds one file. */
 export interface PartBuilder<T> {
@@ -38,8 +38,13 @@ export interface PartitionedWriterOptions<T> {
   readonly log: Logger;
   /** Uploads run at most this many at once. @default 8 */
   readonly uploadConcurrency?: number;
-  /** Called with each upload id before its first part is sent. */
-  readonly onUploadCreated?: (bucket: string, key: string, uploadId: string) => Promise<void> | void;
+  /** The processor run: every key holds `part-<runId>-`, so a dead run's open uploads can be listed. */
+  readonly runId: string;
+}
+
+/** The part of a key that names the run that wrote it. */
+export function runMarker(runId: string): string {
+  return `part-${runId}-`;
 }
 
 interface OpenFile<T> {
@@ -69,14 +74,11 @@ export class PartitionedWriter<T> {
   readonly #o: PartitionedWriterOptions<T>;
   readonly #open = new Map<string, OpenFile<T>>();
   #uploaded: PendingUpload[] = [];
-  readonly #runId: string;
   #sequence = 0;
   #lastDueCheck = 0;
 
   constructor(options: PartitionedWriterOptions<T>) {
     this.#o = options;
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    this.#runId = `${stamp}-${randomBytes(4).toString('hex')}`;
   }
 
   /** Adds items; rolls (and uploads) any file that reaches the size limit, or is due by age. */
@@ -124,27 +126,46 @@ export class PartitionedWriter<T> {
     return uploaded;
   }
 
-  /** Completes uploads (idempotently; `recovering`: some may be complete already). Returns the items made visible. */
+  /**
+   * Completes uploads (idempotently; `recovering`: some may be complete already). Returns the items
+   * made visible now (not those of uploads completed before).
+   */
   async commit(pending: readonly PendingUpload[], recovering = false): Promise<number> {
     const outcomes = await mapLimit(pending, this.#o.uploadConcurrency ?? 8, (p) => completeUpload(this.#o.client, p, recovering));
     const again = outcomes.filter((o) => o === 'already-completed').length;
     if (again > 0) this.#o.log.info('uploads were completed before (recovery)', { count: again });
-    return pending.reduce((sum, p) => sum + p.records, 0);
+    return pending.reduce((sum, p, i) => sum + (outcomes[i] === 'completed' ? p.records : 0), 0);
+  }
+
+  /**
+   * Aborts the open uploads under this writer's prefix that the run `runId` left and that no
+   * persisted checkpoint holds (`keptKeys`). Returns how many were aborted; a server that cannot
+   * list uploads leaves them to the bucket's lifecycle rule (logged).
+   */
+  async abortLeftovers(runId: string, keptKeys: ReadonlySet<string>): Promise<number> {
+    const marker = runMarker(runId);
+    let open;
+    try {
+      open = await listOpenUploads(this.#o.client, this.#o.bucket, this.#o.keyPrefix);
+    } catch (error) {
+      this.#o.log.warn('cannot list open uploads; the bucket lifecycle rule removes what a dead run left', { run: runId, error: describeError(error) });
+      return 0;
+    }
+    const leftovers = open.filter((u) => u.key.includes(marker) && !keptKeys.has(u.key));
+    const aborted = await mapLimit(leftovers, this.#o.uploadConcurrency ?? 8, (u) => abortUpload(this.#o.client, this.#o.bucket, u.key, u.uploadId));
+    const failed = aborted.filter((ok) => !ok).length;
+    if (failed > 0) this.#o.log.warn('some uploads of a dead run could not be aborted; the bucket lifecycle rule removes them', { run: runId, failed });
+    return aborted.length - failed;
   }
 
   async #roll(files: readonly OpenFile<T>[]): Promise<void> {
     const nonEmpty = files.filter((f) => f.builder.count > 0);
     const uploads = await mapLimit(nonEmpty, this.#o.uploadConcurrency ?? 8, async (file) => {
       this.#sequence += 1;
-      const key = `${this.#o.keyPrefix}${file.partition}part-${this.#runId}-${String(this.#sequence).padStart(6, '0')}${this.#o.extension}`;
+      const key = `${this.#o.keyPrefix}${file.partition}${runMarker(this.#o.runId)}${String(this.#sequence).padStart(6, '0')}${this.#o.extension}`;
       const records = file.builder.count;
       const body = await file.builder.finish();
-      return uploadUncommitted(
-        this.#o.client,
-        { bucket: this.#o.bucket, key, contentType: this.#o.contentType, records },
-        body,
-        this.#o.onUploadCreated ? (uploadId) => this.#o.onUploadCreated!(this.#o.bucket, key, uploadId) : undefined,
-      );
+      return uploadUncommitted(this.#o.client, { bucket: this.#o.bucket, key, contentType: this.#o.contentType, records }, body);
     });
     this.#uploaded.push(...uploads);
   }

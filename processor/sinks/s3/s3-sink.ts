@@ -9,31 +9,14 @@ import type { Logger } from '../../../common/log.js';
 import type { S3SinkConfig } from '../../config/types.js';
 import { compilePartitionTemplate } from '../../config/partition-template.js';
 import type { DecodedEvent, EventSchema, FileFormat } from '../../formats/types.js';
-import { BaseSink, type SinkRecord } from '../../lifecycle.js';
+import type { Sink, SinkContext, SinkRecord } from '../../lifecycle.js';
 import { SinkError } from '../errors.js';
-import { abortUpload, parseUploadEntry, uploadEntry, type PendingUpload } from './multipart.js';
-import { PartitionedWriter, type PlacedItem } from './partitioned-writer.js';
+import type { PendingUpload } from './multipart.js';
+import { PartitionedWriter, type PartitionedWriterOptions, type PlacedItem } from './partitioned-writer.js';
 
 /** What the S3 sink's pre-commit hands to the checkpoint. */
 export interface S3PendingCommit {
   readonly uploads: readonly PendingUpload[];
-}
-
-/** Called for an event the sink cannot place (its partition cannot be rendered); it goes to the dead letters. */
-export type RejectRecord = (record: SinkRecord, reason: string) => void;
-
-/** What the S3 sink needs. */
-export interface S3SinkOptions {
-  readonly config: S3SinkConfig;
-  readonly schema: EventSchema;
-  readonly format: FileFormat;
-  readonly log: Logger;
-  readonly jobStartMs: number;
-  readonly reject: RejectRecord;
-  /** Records an upload (its registry entry) before its first byte is sent. */
-  readonly registerUpload?: (entry: string) => Promise<void>;
-  readonly client?: S3Client;
-  readonly region?: string;
 }
 
 /** Creates the S3 client the sinks use (path-style when AWS_S3_FORCE_PATH_STYLE is set). */
@@ -41,27 +24,89 @@ export function createS3Client(region?: string): S3Client {
   return new S3Client({ ...baseClientConfig(region ? { region } : {}), forcePathStyle: s3ForcePathStyle() });
 }
 
+/**
+ * The two-phase-commit half shared by the S3 sink and the dead-letter output: a partitioned writer
+ * created at start (its keys name the run), pre-commit rolls and returns the uploads, commit
+ * completes them, and a dead run's open uploads are aborted.
+ */
+export abstract class PartitionedS3Committer<T> implements Sink<S3PendingCommit> {
+  abstract readonly name: string;
+  protected writer: PartitionedWriter<T> | undefined;
+  protected readonly client: S3Client;
+
+  constructor(client: S3Client) {
+    this.client = client;
+  }
+
+  /** The writer's options, but for the run id. */
+  protected abstract writerOptions(log: Logger): Omit<PartitionedWriterOptions<T>, 'runId'>;
+
+  get eventsOut(): number {
+    return 0;
+  }
+
+  async start(context: SinkContext): Promise<void> {
+    this.writer = new PartitionedWriter<T>({ ...this.writerOptions(context.log), runId: context.runId });
+  }
+
+  abstract write(records: readonly SinkRecord[]): Promise<void>;
+
+  protected started(): PartitionedWriter<T> {
+    if (!this.writer) throw new SinkError(`the ${this.name} output was used before start()`);
+    return this.writer;
+  }
+
+  async preCommit(_checkpointId: number): Promise<S3PendingCommit | undefined> {
+    const uploads = await this.started().preCommit();
+    return uploads.length > 0 ? { uploads } : undefined;
+  }
+
+  async commit(pending: S3PendingCommit, checkpointId: number, recovering: boolean): Promise<number> {
+    if (!Array.isArray(pending?.uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no ${this.name} pending commit`);
+    return this.started().commit(pending.uploads, recovering);
+  }
+
+  async abortLeftovers(runId: string, kept: readonly S3PendingCommit[]): Promise<number> {
+    const keys = new Set(kept.flatMap((p) => p.uploads.map((u) => u.key)));
+    return this.started().abortLeftovers(runId, keys);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** What the S3 sink needs. */
+export interface S3SinkOptions {
+  readonly config: S3SinkConfig;
+  readonly schema: EventSchema;
+  readonly format: FileFormat;
+  readonly jobStartMs: number;
+  readonly client?: S3Client;
+  readonly region?: string;
+}
+
 /** Partitioned Parquet/JSON output on S3, exactly once. */
-export class S3Sink extends BaseSink {
+export class S3Sink extends PartitionedS3Committer<DecodedEvent> {
   readonly name = 's3';
-  readonly #writer: PartitionedWriter<DecodedEvent>;
-  readonly #client: S3Client;
+  readonly #o: S3SinkOptions;
   readonly #ownsClient: boolean;
-  readonly #reject: RejectRecord;
   readonly #renderPartition: (event: DecodedEvent) => string;
+  #reject: SinkContext['reject'] | undefined;
 
   constructor(options: S3SinkOptions) {
-    super();
-    const { config, schema, format } = options;
+    super(options.client ?? createS3Client(options.region));
+    this.#o = options;
     this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? createS3Client(options.region);
-    this.#reject = options.reject;
+    const { config, schema } = options;
     const index = new Map(schema.fields.map((f, i) => [f.name, i]));
     const template = compilePartitionTemplate(config.partitionTemplate, schema.fields.map((f) => f.name));
     const context = { jobStartMs: options.jobStartMs };
     this.#renderPartition = (event) => template.render((name) => event.values[index.get(name) ?? -1], context);
-    this.#writer = new PartitionedWriter<DecodedEvent>({
-      client: this.#client,
+  }
+
+  protected writerOptions(log: Logger): Omit<PartitionedWriterOptions<DecodedEvent>, 'runId'> {
+    const { config, format } = this.#o;
+    return {
+      client: this.client,
       bucket: config.bucket,
       keyPrefix: config.prefix,
       extension: format.extension,
@@ -70,9 +115,13 @@ export class S3Sink extends BaseSink {
       rolloverSizeBytes: config.rolloverSizeBytes,
       rolloverIntervalMs: config.rolloverIntervalMs,
       inactivityIntervalMs: config.inactivityIntervalMs,
-      log: options.log,
-      ...(options.registerUpload ? { onUploadCreated: registrar(options.registerUpload) } : {}),
-    });
+      log,
+    };
+  }
+
+  override async start(context: SinkContext): Promise<void> {
+    this.#reject = context.reject;
+    await super.start(context);
   }
 
   async write(records: readonly SinkRecord[]): Promise<void> {
@@ -83,50 +132,15 @@ export class S3Sink extends BaseSink {
       try {
         partition = this.#renderPartition(record.event);
       } catch (error) {
-        this.#reject(record, `partition: ${error instanceof Error ? error.message : String(error)}`);
+        this.#reject?.(record, `partition: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
       placed.push({ partition, item: record.event });
     }
-    await this.#writer.append(placed);
-  }
-
-  override async preCommit(_checkpointId: number): Promise<S3PendingCommit> {
-    return { uploads: await this.#writer.preCommit() };
-  }
-
-  override async commit(pending: unknown, checkpointId: number, recovering = false): Promise<void> {
-    const uploads = (pending as S3PendingCommit | null)?.uploads;
-    if (!Array.isArray(uploads)) throw new SinkError(`checkpoint ${checkpointId} holds no S3 pending commit`);
-    this.eventsOut += await this.#writer.commit(uploads, recovering);
-  }
-
-  uploadsOf(pending: unknown): readonly string[] {
-    return uploadsOfPending(pending);
-  }
-
-  abortUpload(entry: string): Promise<boolean> {
-    return abortRegisteredUpload(this.#client, entry);
+    await this.started().append(placed);
   }
 
   override async close(): Promise<void> {
-    if (this.#ownsClient) this.#client.destroy();
+    if (this.#ownsClient) this.client.destroy();
   }
-}
-
-/** Adapts a registry callback to the writer's upload hook. */
-export function registrar(register: (entry: string) => Promise<void>): (bucket: string, key: string, uploadId: string) => Promise<void> {
-  return (bucket, key, uploadId) => register(uploadEntry({ bucket, key, uploadId }));
-}
-
-/** The registry entries of an S3 pending commit. */
-export function uploadsOfPending(pending: unknown): readonly string[] {
-  const uploads = (pending as S3PendingCommit | null)?.uploads;
-  return Array.isArray(uploads) ? uploads.map(uploadEntry) : [];
-}
-
-/** Aborts the upload a registry entry names. */
-export async function abortRegisteredUpload(client: S3Client, entry: string): Promise<boolean> {
-  const upload = parseUploadEntry(entry);
-  return upload ? abortUpload(client, upload.bucket, upload.key, upload.uploadId) : false;
 }

@@ -1,23 +1,29 @@
 /**
- * The Kinesis source: reads every shard of a stream. It lists the shards (ListShards, paginated),
- * starts one reader per shard that is ready, and re-lists when a shard ends and periodically, so
- * that after a reshard the children are picked up only once their parents are read to the end
- * (per-key order is kept across a split or merge).
+ * The Kinesis source: reads the shards whose leases this run holds. A lease manager (see
+ * checkpoint/lease-manager.ts) takes, renews and balances the leases; this file adds what is
+ * Kinesis-specific: creating a lease per shard (shard sync) and one reader per held lease.
  *
- * Where a shard starts: after its checkpointed position if it has one; at TRIM_HORIZON if it is a
- * child of a shard this application has read (so nothing written to it is missed); otherwise at
- * `InputStreamInitalPosition`. With LATEST or AT_TIMESTAMP and no checkpoint, shards that were
- * already closed are not read (as the KCL does).
+ * Shard sync lists the shards (ListShards, paginated) and creates the missing leases:
+ * - a shard with no parent in the stream starts at `InputStreamInitalPosition` (its sentinel is
+ *   stored, so a restart before its first record resumes from the same point); with LATEST or
+ *   AT_TIMESTAMP, a shard already closed when the application first starts is not read (as the
+ *   KCL does), and its children count as roots;
+ * - a child shard gets a lease (from TRIM_HORIZON) only once every parent's lease holds SHARD_END,
+ *   i.e. the parents were read to their end and their final checkpoints persisted: per-key order
+ *   is kept across splits and merges.
  */
 import { KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { baseClientConfig } from '../../../common/aws.js';
+import { describeError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
-import { retry, sleep } from '../../../common/retry.js';
+import { retry } from '../../../common/retry.js';
 import type { InitialPosition } from '../../config/types.js';
-import { SHARD_END } from '../../checkpoint/types.js';
-import type { EmitBatch, Source } from '../types.js';
+import { LeaseManager, type LeaseTimings } from '../../checkpoint/lease-manager.js';
+import type { LeaseTable } from '../../checkpoint/lease-table.js';
+import { SHARD_END, type LeaseItem } from '../../checkpoint/types.js';
+import type { Source, SourceContext } from '../types.js';
 import { SourceError } from '../errors.js';
-import { initialIterator, iteratorFor, startSentinel } from './positions.js';
+import { iteratorFor, startSentinel } from './positions.js';
 import { DEFAULT_SHARD_READ_LIMITS, readShard, type ShardReadLimits } from './shard-reader.js';
 
 /** What the Kinesis source needs. */
@@ -27,36 +33,41 @@ export interface KinesisSourceOptions {
   readonly region?: string;
   readonly initialPosition: InitialPosition;
   readonly log: Logger;
+  readonly leases: LeaseTable;
+  readonly timings: LeaseTimings;
   /** An existing client; one is created otherwise. */
   readonly client?: KinesisClient;
   /** How often to list the shards again to discover new ones. @default 30000 */
   readonly shardDiscoveryIntervalMs?: number;
   readonly limits?: Partial<ShardReadLimits>;
+  /** A reader with no successful call for this long is reported as stalled. @default 60000 */
+  readonly stallThresholdMs?: number;
 }
 
-/** Reads a Kinesis data stream, every shard, in order per shard. */
+interface Reader {
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+  lastProgress: number;
+}
+
+/** Reads the shards of a Kinesis data stream whose leases this run holds, in order per shard. */
 export class KinesisSource implements Source {
   readonly description: string;
   readonly failed: Promise<Error>;
-  readonly #options: KinesisSourceOptions;
+  readonly #o: KinesisSourceOptions;
   readonly #client: KinesisClient;
   readonly #ownsClient: boolean;
-  readonly #abort = new AbortController();
-  readonly #readers = new Map<string, Promise<void>>();
-  readonly #ended = new Set<string>();
-  /** Shards closed before a LATEST/AT_TIMESTAMP start: not read, and their children count as roots. */
-  readonly #skipped = new Set<string>();
+  readonly #readers = new Map<string, Reader>();
   readonly #lag = new Map<string, number>();
   #fail!: (error: Error) => void;
-  #discovery: Promise<void> | undefined;
-  /** Set when a shard ends: list the shards again now, not at the next interval. */
-  #rescan = false;
-  #wake: (() => void) | undefined;
-  #positions: Readonly<Record<string, string>> = {};
-  #firstListing = true;
+  #manager: LeaseManager | undefined;
+  #context: SourceContext | undefined;
+  #stopped = false;
+  #lastSync = -Infinity;
+  #resync = false;
 
   constructor(options: KinesisSourceOptions) {
-    this.#options = options;
+    this.#o = options;
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new KinesisClient(baseClientConfig(options.region ? { region: options.region } : {}));
     this.description = `kinesis:${options.streamName}`;
@@ -65,11 +76,19 @@ export class KinesisSource implements Source {
     });
   }
 
-  async start(positions: Readonly<Record<string, string>>, emit: EmitBatch): Promise<void> {
-    this.#positions = positions;
-    for (const [shard, position] of Object.entries(positions)) if (position === SHARD_END) this.#ended.add(shard);
-    await this.#schedule(emit);
-    this.#discovery = this.#discover(emit);
+  async start(context: SourceContext): Promise<void> {
+    this.#context = context;
+    this.#manager = new LeaseManager({
+      ...this.#o.timings,
+      leases: this.#o.leases,
+      log: this.#o.log.child('leases'),
+      sync: (known) => this.#sync(known),
+      onTaken: (items) => this.#taken(items),
+      onHandOver: (partitions) => this.#handOver(partitions),
+      onDeadRun: (runId) => context.deadRun(runId),
+      onLost: (error) => this.#fail(error),
+    });
+    await this.#manager.start();
   }
 
   millisBehindLatest(): number {
@@ -82,127 +101,131 @@ export class KinesisSource implements Source {
     return this.#readers.size;
   }
 
+  stalledShards(): readonly string[] {
+    const threshold = this.#o.stallThresholdMs ?? 60_000;
+    const now = Date.now();
+    return [...this.#readers.entries()].filter(([, r]) => now - r.lastProgress > threshold).map(([shard]) => shard);
+  }
+
+  async checkpointed(_positions: ReadonlyMap<string, string>, finished: readonly string[]): Promise<void> {
+    if (finished.length === 0 || !this.#manager) return;
+    await this.#manager.release(finished);
+    // The children of a finished shard can get their leases now.
+    this.#resync = true;
+    if (!this.#stopped) this.#manager.balanceNow().catch((error: unknown) => this.#o.log.warn('balance after a shard ended failed', { error: describeError(error) }));
+  }
+
   async stop(): Promise<void> {
-    this.#abort.abort();
-    this.#wake?.();
-    await this.#discovery;
-    await Promise.all(this.#readers.values());
+    this.#stopped = true;
+    this.#manager?.stopTaking();
+    for (const reader of this.#readers.values()) reader.abort.abort();
+    await Promise.all([...this.#readers.values()].map((r) => r.done));
+  }
+
+  async close(): Promise<void> {
+    await this.#manager?.close();
     if (this.#ownsClient) this.#client.destroy();
+  }
+
+  async #taken(items: readonly LeaseItem[]): Promise<void> {
+    const positions = await this.#context!.assigned(items);
+    for (const item of items) {
+      const position = positions.get(item.partition) ?? item.checkpoint;
+      if (!this.#stopped) this.#startReader(item.partition, position);
+    }
+  }
+
+  async #handOver(partitions: readonly string[]): Promise<void> {
+    const stopping = partitions.map((p) => this.#readers.get(p)).filter((r): r is Reader => r !== undefined);
+    for (const reader of stopping) reader.abort.abort();
+    await Promise.all(stopping.map((r) => r.done));
+    await this.#context!.revoked(partitions);
+  }
+
+  #startReader(shardId: string, position: string): void {
+    const start = iteratorFor(position);
+    if (!start) return; // SHARD_END: nothing left to read
+    const log = this.#o.log;
+    log.info('reading shard', { shard: shardId, from: position });
+    const abort = new AbortController();
+    const reader: Reader = { abort, lastProgress: Date.now(), done: Promise.resolve() };
+    const done = readShard({
+      client: this.#client,
+      streamName: this.#o.streamName,
+      ...(this.#o.streamArn ? { streamArn: this.#o.streamArn } : {}),
+      shardId,
+      start,
+      startPosition: position,
+      emit: this.#context!.emit,
+      signal: abort.signal,
+      log,
+      limits: { ...DEFAULT_SHARD_READ_LIMITS, ...this.#o.limits },
+      onLag: (ms) => {
+        this.#lag.set(shardId, ms);
+        reader.lastProgress = Date.now();
+      },
+    }).then(
+      (outcome) => {
+        this.#readers.delete(shardId);
+        this.#lag.delete(shardId);
+        if (outcome === 'ended') log.info('shard ended; its lease is released after the next checkpoint', { shard: shardId });
+      },
+      (error: unknown) => {
+        this.#readers.delete(shardId);
+        this.#lag.delete(shardId);
+        if (!abort.signal.aborted) this.#fail(error instanceof Error ? error : new SourceError(String(error)));
+      },
+    );
+    this.#readers.set(shardId, Object.assign(reader, { done }));
   }
 
   async #listShards(): Promise<Shard[]> {
     const shards: Shard[] = [];
     let nextToken: string | undefined;
-    const streamRef = this.#options.streamArn ? { StreamARN: this.#options.streamArn } : { StreamName: this.#options.streamName };
+    const streamRef = this.#o.streamArn ? { StreamARN: this.#o.streamArn } : { StreamName: this.#o.streamName };
     try {
       do {
         const token = nextToken;
-        const page = await retry(
-          () => this.#client.send(new ListShardsCommand(token ? { NextToken: token } : { ...streamRef })),
-          { signal: this.#abort.signal },
-        );
+        const page = await retry(() => this.#client.send(new ListShardsCommand(token ? { NextToken: token } : { ...streamRef }), { abortSignal: AbortSignal.timeout(30_000) }));
         shards.push(...(page.Shards ?? []));
         nextToken = page.NextToken;
       } while (nextToken);
     } catch (error) {
-      throw new SourceError(`could not list the shards of ${this.#options.streamName}`, { cause: error });
+      throw new SourceError(`could not list the shards of ${this.#o.streamName}`, { cause: error });
     }
     return shards;
   }
 
-  /**
-   * Starts a reader for every shard that is ready and not yet read. Passes repeat until nothing
-   * changes, since marking a closed parent as skipped can make its children ready.
-   */
-  async #schedule(emit: EmitBatch): Promise<void> {
+  /** Creates the leases of shards that have none and are ready (see the file comment). */
+  async #sync(known: readonly LeaseItem[]): Promise<void> {
+    const interval = this.#o.shardDiscoveryIntervalMs ?? 30_000;
+    const now = Date.now();
+    if (!this.#resync && now - this.#lastSync < interval) return;
+    this.#resync = false;
+    this.#lastSync = now;
     const shards = await this.#listShards();
-    const known = new Set(shards.map((s) => s.ShardId));
-    const first = this.#firstListing;
-    this.#firstListing = false;
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const shard of shards) {
-        const id = shard.ShardId;
-        if (!id || this.#readers.has(id) || this.#ended.has(id)) continue;
-        const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
-          (p): p is string => !!p && known.has(p) && !this.#skipped.has(p),
-        );
-        const checkpointed = this.#positions[id];
-        const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
-        if (checkpointed !== undefined) {
-          const start = iteratorFor(checkpointed);
-          if (start) this.#startReader(id, start, checkpointed, emit);
-          else this.#ended.add(id);
-        } else if (first && closed && this.#options.initialPosition.type !== 'TRIM_HORIZON') {
-          // Closed before we started, and we start at the tip or a time: nothing of it is wanted.
-          this.#ended.add(id);
-          this.#skipped.add(id);
-        } else if (parents.length > 0) {
-          // A child: read from its start, once every parent is read to its end.
-          if (!parents.every((p) => this.#ended.has(p))) continue;
-          this.#startReader(id, { ShardIteratorType: 'TRIM_HORIZON' }, 'TRIM_HORIZON', emit);
-        } else {
-          this.#startReader(id, initialIterator(this.#options.initialPosition), startSentinel(this.#options.initialPosition, Date.now()), emit);
-        }
-        changed = true;
-      }
+    const leases = new Map(known.map((l) => [l.partition, l]));
+    const inStream = new Set(shards.map((s) => s.ShardId));
+    const firstStart = known.length === 0;
+    const initial = this.#o.initialPosition;
+    // On the first start with LATEST/AT_TIMESTAMP, closed shards are skipped: they and their
+    // closed descendants count as ended, and the first open descendants start at the initial position.
+    const skipped = new Set<string>();
+    if (firstStart && initial.type !== 'TRIM_HORIZON') {
+      for (const s of shards) if (s.ShardId && s.SequenceNumberRange?.EndingSequenceNumber !== undefined) skipped.add(s.ShardId);
     }
-  }
-
-  #startReader(shardId: string, start: NonNullable<ReturnType<typeof iteratorFor>>, startPosition: string, emit: EmitBatch): void {
-    const log = this.#options.log;
-    log.info('reading shard', { shard: shardId, from: startPosition });
-    const reader = readShard({
-      client: this.#client,
-      streamName: this.#options.streamName,
-      ...(this.#options.streamArn ? { streamArn: this.#options.streamArn } : {}),
-      shardId,
-      start,
-      startPosition,
-      emit,
-      signal: this.#abort.signal,
-      log,
-      limits: { ...DEFAULT_SHARD_READ_LIMITS, ...this.#options.limits },
-      onLag: (ms) => this.#lag.set(shardId, ms),
-    }).then(
-      (outcome) => {
-        this.#readers.delete(shardId);
-        this.#lag.delete(shardId);
-        if (outcome === 'ended') {
-          this.#ended.add(shardId);
-          this.#rescan = true;
-          this.#wake?.();
-        }
-      },
-      (error: unknown) => {
-        this.#readers.delete(shardId);
-        if (!this.#abort.signal.aborted) this.#fail(error instanceof Error ? error : new SourceError(String(error)));
-      },
-    );
-    this.#readers.set(shardId, reader);
-  }
-
-  /** Lists the shards again periodically, and at once when a shard ends. */
-  async #discover(emit: EmitBatch): Promise<void> {
-    const interval = this.#options.shardDiscoveryIntervalMs ?? 30_000;
-    while (!this.#abort.signal.aborted) {
-      if (!this.#rescan) {
-        // One wait, cut short by a shard's end or by stop (sleep clears its timer either way).
-        const wait = new AbortController();
-        const cut = (): void => wait.abort();
-        this.#abort.signal.addEventListener('abort', cut, { once: true });
-        this.#wake = cut;
-        await sleep(interval, wait.signal);
-        this.#wake = undefined;
-        this.#abort.signal.removeEventListener('abort', cut);
-      }
-      this.#rescan = false;
-      if (this.#abort.signal.aborted) return;
-      try {
-        await this.#schedule(emit);
-      } catch (error) {
-        if (this.#abort.signal.aborted) return;
-        this.#options.log.warn('shard discovery failed; will try again', { error });
+    for (const shard of shards) {
+      const id = shard.ShardId;
+      if (!id || leases.has(id)) continue;
+      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && (inStream.has(p) || leases.has(p)));
+      let checkpoint: string;
+      if (skipped.has(id)) checkpoint = SHARD_END;
+      else if (parents.length === 0 || parents.every((p) => skipped.has(p))) checkpoint = startSentinel(initial, now);
+      else if (parents.every((p) => leases.get(p)?.checkpoint === SHARD_END)) checkpoint = 'TRIM_HORIZON';
+      else continue; // a parent is still being read
+      if (await this.#o.leases.store.createLease(id, parents, checkpoint)) {
+        this.#o.log.info('lease created', { shard: id, parents, checkpoint });
+        leases.set(id, { partition: id, counter: 0, checkpoint, parents });
       }
     }
   }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../../common/log.js';
 import { backoffDelay, retry, sleep } from '../../../common/retry.js';
+import { describeError, isRetriable } from '../../../common/errors.js';
 import { SHARD_END } from '../../checkpoint/types.js';
 import type { EmitBatch, SourceRecord } from '../types.js';
 import { SourceError } from '../errors.js';
@@ -25,10 +26,12 @@ export interface ShardReadLimits {
   readonly minCallIntervalMs: number;
   /** Wait after a call that returned nothing while at the tip. @default 1000 */
   readonly idleIntervalMs: number;
+  /** A call to Kinesis that has not answered by then fails (and is retried). @default 30000 */
+  readonly callTimeoutMs: number;
 }
 
 /** Defaults of ShardReadLimits. */
-export const DEFAULT_SHARD_READ_LIMITS: ShardReadLimits = { maxRecordsPerCall: 10_000, minCallIntervalMs: 200, idleIntervalMs: 1000 };
+export const DEFAULT_SHARD_READ_LIMITS: ShardReadLimits = { maxRecordsPerCall: 10_000, minCallIntervalMs: 200, idleIntervalMs: 1000, callTimeoutMs: 30_000 };
 
 /** What a shard reader needs. */
 export interface ShardReaderOptions {
@@ -44,8 +47,13 @@ export interface ShardReaderOptions {
   readonly signal: AbortSignal;
   readonly log: Logger;
   readonly limits: ShardReadLimits;
-  /** Called with MillisBehindLatest after every call. */
+  /** Called with MillisBehindLatest after every successful call. */
   readonly onLag: (millis: number) => void;
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 function isThrottle(error: unknown): boolean {
@@ -56,8 +64,16 @@ function isThrottle(error: unknown): boolean {
 export async function readShard(options: ShardReaderOptions): Promise<'ended' | 'stopped'> {
   const { client, shardId, signal, log } = options;
   const streamRef = options.streamArn ? { StreamARN: options.streamArn } : { StreamName: options.streamName };
+  // Every call has a deadline and ends with the reader's signal (stop, hand-over): a service that
+  // never answers (kinesalite on an AT_TIMESTAMP with no newer record) cannot hang the reader.
+  const callSignal = (): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(options.limits.callTimeoutMs)]);
   const getIterator = async (start: ShardReaderOptions['start']): Promise<string | undefined> => {
-    const out = await retry(() => client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ...start })), { signal });
+    const out = await retry(() => client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ...start }), { abortSignal: callSignal() }), {
+      signal,
+      retryOn: (error) => isRetriable(error) || isTimeout(error),
+      maxAttempts: 10,
+      onRetry: (error, attempt) => log.warn('GetShardIterator failed; retrying', { shard: shardId, attempt, error: describeError(error) }),
+    });
     return out.ShardIterator;
   };
 
@@ -71,6 +87,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     throw new SourceError(`could not get a shard iterator for ${options.streamName}/${shardId}`, { cause: error });
   }
   let throttles = 0;
+  let failures = 0;
   let lastCall = 0;
   while (!signal.aborted) {
     if (iterator === undefined) {
@@ -84,10 +101,18 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     lastCall = Date.now();
     let response;
     try {
-      response = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: signal });
+      response = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: callSignal() });
       throttles = 0;
+      failures = 0;
     } catch (error) {
       if (signal.aborted) break;
+      if ((isTimeout(error) || isRetriable(error)) && !isThrottle(error) && failures < 10) {
+        failures += 1;
+        const delay = backoffDelay(failures, 250, 10_000);
+        log.warn('GetRecords failed; retrying', { shard: shardId, attempt: failures, delayMs: delay, error: describeError(error) });
+        await sleep(delay, signal);
+        continue;
+      }
       if (isThrottle(error)) {
         throttles += 1;
         const delay = backoffDelay(throttles, 250, 10_000);
@@ -101,8 +126,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
         iterator = resume ? await getIterator(resume) : undefined;
         continue;
       }
-      // Anything else the SDK already retried (it retries transient errors): a real failure.
-      throw new SourceError(`GetRecords failed on ${options.streamName}/${shardId}`, { cause: error });
+      throw new SourceError(`GetRecords failed on ${options.streamName}/${shardId}${failures >= 10 ? ` after ${failures + 1} attempts` : ''}`, { cause: error });
     }
     const records = response.Records ?? [];
     const lag = response.MillisBehindLatest ?? 0;

@@ -1,0 +1,142 @@
+/**
+ * moto's server (PyPI `moto[server]`) as a local DynamoDB and, where a test needs S3 aborts and
+ * ListMultipartUploads, a local S3. dynalite has no TransactWriteItems, and the lease table's
+ * checkpoint is one transaction across leases, so DynamoDB is served by moto everywhere locally.
+ *
+ * moto is installed once into a virtual environment under the user's cache directory
+ * (`${XDG_CACHE_HOME:-~/.cache}/streaming-etl/moto-<version>`), shared by every checkout on the
+ * machine; about 30 s the first time, then a start takes well under a second. What moto does not do
+ * like AWS is written in DESIGN.md ("Local services"): its S3 answers 500, not 404 NoSuchUpload,
+ * for an aborted upload; its Kinesis lost records under concurrent puts and is never used.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from '../common/retry.js';
+import { LocalServiceError } from './errors.js';
+
+/** The pinned moto version. */
+export const MOTO_VERSION = '5.2.5';
+
+/** The cache root shared by every checkout on this machine. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'streaming-etl');
+}
+
+/** Where moto's virtual environment lives. */
+export function motoHome(): string {
+  return join(cacheRoot(), `moto-${MOTO_VERSION}`);
+}
+
+/**
+ * Installs moto's server into the cache if it is not there yet; prints progress. The venv is built
+ * in place and counts as installed only once its `.complete` marker is written; a lock directory
+ * keeps two processes (parallel test files) from building it at once.
+ */
+export async function ensureMoto(progress: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+  const home = motoHome();
+  const server = join(home, 'bin', 'moto_server');
+  const marker = join(home, '.complete');
+  if (existsSync(marker)) return server;
+  const lock = `${home}.lock`;
+  await mkdir(cacheRoot(), { recursive: true });
+  const lockDeadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      if (existsSync(marker)) return server;
+      if (Date.now() > lockDeadline) throw new LocalServiceError(`timed out waiting for another process to install moto (remove ${lock} if none is running)`);
+      await sleep(500);
+    }
+  }
+  try {
+    if (existsSync(marker)) return server;
+    const python = process.env.PYTHON ?? 'python3';
+    await rm(home, { recursive: true, force: true });
+    progress(`local services: installing moto ${MOTO_VERSION} (the local DynamoDB) into ${home}, once (about 30 s)`);
+    const started = Date.now();
+    const run = (cmd: string, args: string[]): void => {
+      const out = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (out.error) throw new LocalServiceError(`could not run ${cmd}: ${out.error.message} (Python 3 with venv is needed for the local DynamoDB)`, { cause: out.error });
+      if (out.status !== 0) throw new LocalServiceError(`${cmd} ${args.join(' ')} failed (exit ${out.status}): ${out.stderr.slice(-2000)}`);
+    };
+    run(python, ['-m', 'venv', home]);
+    run(join(home, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`]);
+    await writeFile(marker, `${MOTO_VERSION}\n`);
+    progress(`local services: moto installed in ${Math.round((Date.now() - started) / 1000)} s`);
+    return server;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running moto server. */
+export interface MotoServer {
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stops it (SIGTERM, then SIGKILL after 3 s). */
+  stop(): Promise<void>;
+}
+
+/** Starts moto's server on 127.0.0.1 (`port` 0: a free one) and waits until it answers. */
+export async function startMoto(port = 0): Promise<MotoServer> {
+  const server = await ensureMoto();
+  const chosen = port || (await freePort());
+  const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(chosen)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A moto left behind by a crashed parent would keep the port: end it with this process.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const endpoint = `http://127.0.0.1:${chosen}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new LocalServiceError(`moto server exited (code ${child.exitCode}) before it answered: ${stderr}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new LocalServiceError(`moto server did not answer on ${endpoint} within 30 s: ${stderr}`);
+    }
+    await sleep(100);
+  }
+  return {
+    endpoint,
+    port: chosen,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * Takes, renews, balances and hands over leases, in the spirit of the KCL's LeaseTaker and
+ * LeaseRenewer, with DynamoDB conditional writes as the only coordination:
+ *
+ * - **Expiry without synchronised clocks.** A lease (or run) is expired for an observer when its
+ *   counter has not moved for `leaseDurationMs` on the observer's own monotonic clock. The holder
+ *   renews every `renewIntervalMs`; if no renewal has succeeded for `leaseDurationMs - safetyMarginMs`
+ *   since the last successful one started, it stops (fatal `LeaseLostError`) before anyone can take
+ *   the lease. This holds while clock rates differ by less than safetyMargin / leaseDuration.
+ * - **Taking.** Each balance round lists runs and leases; free leases, expired leases and leases of
+ *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`.
+ * - **Balancing without ping-pong.** A run below `floor(active / live)` with nothing free asks the
+ *   run holding the most leases (at least two more than it) for one (`takeRequestedBy`). The
+ *   owner sees the request when it renews, checkpoints the lease, and releases it; it is then free.
+ * - **Dead runs.** A run whose heartbeat stopped is fenced (status `dead`: it can no longer persist
+ *   a checkpoint), its persisted checkpoints are committed and its leftovers aborted (`onDeadRun`),
+ *   then it is deleted.
+ */
+import type { Logger } from '../../common/log.js';
+import { sleep } from '../../common/retry.js';
+import { describeError } from '../../common/errors.js';
+import type { LeaseTable } from './lease-table.js';
+import type { LeaseItem } from './types.js';
+import { SHARD_END } from './types.js';
+import { CheckpointError, FencedError } from './errors.js';
+
+/** A lease this run held was lost (taken, or not renewed in time): its output must not be committed. */
+export class LeaseLostError extends CheckpointError {}
+
+/** Timing and limits of lease ownership. */
+export interface LeaseTimings {
+  /** A lease whose counter has not moved for this long is expired. @default 10000 */
+  readonly leaseDurationMs: number;
+  /** How often held leases are renewed. @default leaseDurationMs / 3 */
+  readonly renewIntervalMs: number;
+  /** How often runs and leases are listed to take and balance. @default leaseDurationMs / 2 */
+  readonly balanceIntervalMs: number;
+  /** Most leases this run holds. @default 98 */
+  readonly maxLeases: number;
+}
+
+/** What the manager calls. */
+export interface LeaseManagerOptions extends LeaseTimings {
+  readonly leases: LeaseTable;
+  readonly log: Logger;
+  /** Creates leases for partitions that have none (Kinesis: shard discovery). Called every balance round. */
+  sync(knownLeases: readonly LeaseItem[]): Promise<void>;
+  /** Leases just taken: recover and start reading them. */
+  onTaken(items: readonly LeaseItem[]): Promise<void>;
+  /** The owner of another run asked for these: stop reading, checkpoint them; the manager then releases them. */
+  onHandOver(partitions: readonly string[]): Promise<void>;
+  /** A run was fenced as dead: commit its persisted checkpoints, abort its leftovers. */
+  onDeadRun(runId: string): Promise<void>;
+  /** A held lease was lost: fatal for this run. */
+  onLost(error: LeaseLostError): void;
+}
+
+interface Observation {
+  counter: number;
+  since: number;
+}
+
+/** Default timings from a lease duration. */
+export function leaseTimings(leaseDurationMs = 10_000, overrides: Partial<LeaseTimings> = {}): LeaseTimings {
+  return {
+    leaseDurationMs,
+    renewIntervalMs: overrides.renewIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 3)),
+    balanceIntervalMs: overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2)),
+    maxLeases: overrides.maxLeases ?? 98,
+  };
+}
+
+/** Owns this run's leases. */
+export class LeaseManager {
+  readonly #o: LeaseManagerOptions;
+  readonly #stopBalancing = new AbortController();
+  readonly #stopRenewing = new AbortController();
+  readonly #leaseSeen = new Map<string, Observation>();
+  readonly #runSeen = new Map<string, Observation>();
+  readonly #handingOver = new Set<string>();
+  #lastRenewalStart = performance.now();
+  #loops: Promise<void>[] = [];
+  #lost = false;
+
+  constructor(options: LeaseManagerOptions) {
+    this.#o = options;
+  }
+
+  get #runId(): string {
+    return this.#o.leases.runId;
+  }
+
+  /** Registers the run, takes a first share of the leases, and starts renewing and balancing. */
+  async start(): Promise<void> {
+    await this.#o.leases.store.registerRun(this.#runId);
+    this.#lastRenewalStart = performance.now();
+    this.#loops = [this.#renewLoop(), this.#balanceLoop()];
+  }
+
+  /** Runs one balance round now (also used when a shard ended, to create its children's leases soon). */
+  async balanceNow(): Promise<void> {
+    await this.#balance();
+  }
+
+  /** Stops taking leases; held leases are still renewed until `close`. */
+  stopTaking(): void {
+    this.#stopBalancing.abort();
+  }
+
+  /** Frees leases (after their last checkpoint). */
+  async release(partitions: readonly string[]): Promise<void> {
+    await this.#o.leases.exclusive(async () => {
+      for (const partition of partitions) {
+        const lease = this.#o.leases.held(partition);
+        if (!lease) continue;
+        await this.#o.leases.store.releaseLease(lease, this.#runId);
+        this.#o.leases.remove(partition);
+        this.#handingOver.delete(partition);
+        this.#o.log.info('lease released', { partition });
+      }
+    });
+  }
+
+  /** Stops renewing, releases every held lease and removes the run (after the final checkpoint). */
+  async close(): Promise<void> {
+    this.#stopBalancing.abort();
+    this.#stopRenewing.abort();
+    await Promise.all(this.#loops);
+    if (this.#lost) return;
+    await this.release(this.#o.leases.all().map((l) => l.partition));
+    await this.#o.leases.store.deleteRun(this.#runId);
+  }
+
+  async #renewLoop(): Promise<void> {
+    const { renewIntervalMs, leaseDurationMs } = this.#o;
+    const margin = Math.max(renewIntervalMs, Math.floor(leaseDurationMs / 5));
+    while (!this.#stopRenewing.signal.aborted && !this.#lost) {
+      await sleep(renewIntervalMs, this.#stopRenewing.signal);
+      if (this.#stopRenewing.signal.aborted) return;
+      const started = performance.now();
+      try {
+        const requested: string[] = [];
+        await this.#o.leases.exclusive(async () => {
+          await this.#o.leases.store.heartbeatRun(this.#runId);
+          for (const lease of this.#o.leases.all()) {
+            const { takeRequestedBy } = await this.#o.leases.store.renewLease(lease, this.#runId);
+            if (takeRequestedBy && !this.#handingOver.has(lease.partition)) requested.push(lease.partition);
+          }
+        });
+        this.#lastRenewalStart = started;
+        if (requested.length > 0) this.#handOver(requested);
+      } catch (error) {
+        if (error instanceof FencedError) return this.#lose(new LeaseLostError('a lease or the run was taken over by another worker', { cause: error }));
+        this.#o.log.warn('lease renewal failed; will try again', { error: describeError(error) });
+      }
+      if (performance.now() - this.#lastRenewalStart > leaseDurationMs - margin) {
+        return this.#lose(new LeaseLostError(`no lease renewal succeeded for ${Math.round(performance.now() - this.#lastRenewalStart)} ms (lease duration ${leaseDurationMs} ms): stopping before another worker takes the leases`));
+      }
+    }
+  }
+
+  #lose(error: LeaseLostError): void {
+    this.#lost = true;
+    this.#stopBalancing.abort();
+    this.#o.onLost(error);
+  }
+
+  #handOver(partitions: readonly string[]): void {
+    for (const p of partitions) this.#handingOver.add(p);
+    this.#o.log.info('handing leases over to balance the load', { partitions });
+    this.#o.onHandOver(partitions).then(
+      () => this.release(partitions),
+      (error: unknown) => this.#o.log.warn('hand-over failed; the lease stays here', { partitions, error: describeError(error) }),
+    ).catch((error: unknown) => this.#lose(new LeaseLostError('could not release a handed-over lease', { cause: error })));
+  }
+
+  async #balanceLoop(): Promise<void> {
+    while (!this.#stopBalancing.signal.aborted) {
+      try {
+        await this.#balance();
+      } catch (error) {
+        if (this.#stopBalancing.signal.aborted) return;
+        if (error instanceof LeaseLostError) return this.#lose(error);
+        this.#o.log.warn('lease balancing failed; will try again', { error: describeError(error) });
+      }
+      await sleep(this.#o.balanceIntervalMs, this.#stopBalancing.signal);
+    }
+  }
+
+  #expired(seen: Map<string, Observation>, key: string, counter: number, now: number): boolean {
+    const previous = seen.get(key);
+    if (!previous || previous.counter !== counter) {
+      seen.set(key, { counter, since: now });
+      return false;
+    }
+    return now - previous.since >= this.#o.leaseDurationMs;
+  }
+
+  async #balance(): Promise<void> {
+    if (this.#stopBalancing.signal.aborted) return;
+    const store = this.#o.leases.store;
+    await this.#o.sync(await store.listLeases());
+    const now = performance.now();
+    const runs = await store.listRuns();
+    const dead = new Set<string>();
+    for (const run of runs) {
+      if (run.runId === this.#runId) continue;
+      const expired = this.#expired(this.#runSeen, run.runId, run.counter, now);
+      if (run.status === 'dead' || expired) {
+        if (run.status === 'active' && !(await store.fenceRun(run.runId, run.counter))) continue;
+        this.#o.log.warn('a run stopped renewing: fenced as dead', { run: run.runId });
+        await this.#o.onDeadRun(run.runId);
+        await store.deleteRun(run.runId);
+        this.#runSeen.delete(run.runId);
+        dead.add(run.runId);
+      }
+    }
+    const liveRuns = Math.max(1, runs.filter((r) => !dead.has(r.runId)).length + (runs.some((r) => r.runId === this.#runId) ? 0 : 1));
+    const leases = await store.listLeases();
+    const active = leases.filter((l) => l.checkpoint !== SHARD_END);
+    const target = Math.min(this.#o.maxLeases, Math.ceil(active.length / liveRuns));
+    const mine = active.filter((l) => l.owner === this.#runId).length;
+    const takeable = active.filter(
+      (l) => !l.owner || dead.has(l.owner) || (l.owner !== this.#runId && this.#expired(this.#leaseSeen, l.partition, l.counter, now)),
+    );
+    // Leases whose counters were observed only now still get their first observation recorded.
+    for (const l of active) if (l.owner && l.owner !== this.#runId) this.#expired(this.#leaseSeen, l.partition, l.counter, now);
+    const wanted = Math.max(0, target - mine);
+    if (wanted > 0 && takeable.length > 0) {
+      const taken: LeaseItem[] = [];
+      for (const candidate of takeable.slice(0, wanted)) {
+        const result = await store.takeLease(candidate, this.#runId);
+        if (!result) continue;
+        this.#o.leases.add(result.held);
+        taken.push(result.item);
+        this.#o.log.info('lease taken', { partition: candidate.partition, from: candidate.owner ?? null, counter: result.held.counter });
+      }
+      if (taken.length > 0) await this.#o.onTaken(taken);
+      return;
+    }
+    if (mine < Math.floor(active.length / liveRuns) && takeable.length === 0) {
+      const byOwner = new Map<string, LeaseItem[]>();
+      for (const l of active) if (l.owner && l.owner !== this.#runId) byOwner.set(l.owner, [...(byOwner.get(l.owner) ?? []), l]);
+      const [owner, theirs] = [...byOwner.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+      if (owner && theirs && theirs.length >= mine + 2 && !theirs.some((l) => l.takeRequestedBy)) {
+        const victim = theirs[theirs.length - 1]!;
+        if (await store.requestTake(victim.partition, owner, this.#runId)) {
+          this.#o.log.info('asked for a lease to balance the load', { partition: victim.partition, owner, theirs: theirs.length, mine });
+        }
+      }
+    }
+  }
+}
