@@ -189,7 +189,7 @@ export class Pipeline {
       this.#o.log.error('pipeline failed', { error: describeError(error) });
       for (const request of this.#checkpointRequests.splice(0)) request.reject(error);
       for (const item of this.#queue.splice(0)) if ('revoke' in item) item.reject(error);
-      await this.#o.source.stop().catch(() => undefined);
+      await this.#o.source.abandon().catch(() => undefined);
       throw error;
     } finally {
       if (this.#timer) clearInterval(this.#timer);

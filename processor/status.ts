@@ -35,6 +35,8 @@ export class StatusReporter {
       eventsPerSecond: Math.round(rate),
       millisBehindLatest: stats.millisBehindLatest,
       activeShards: stats.activeShards,
+      ownedPartitions: stats.ownedPartitions,
+      ...(stats.stalledShards.length > 0 ? { stalledShards: stats.stalledShards } : {}),
       checkpoints: stats.checkpoints,
       ...(stats.lastCheckpoint ? { lastCheckpointId: stats.lastCheckpoint.checkpointId } : {}),
       // Embedded metric format: the deltas since the last line, and the gauges.

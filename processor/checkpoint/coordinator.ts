@@ -152,6 +152,7 @@ export class CheckpointCoordinator {
    * the partitions whose leases this run holds.
    */
   async checkpoint(positions: ReadonlyMap<string, string>): Promise<CheckpointResult> {
+    if (this.#state !== 'idle') throw new IllegalCheckpointStateError(`checkpoint() in state ${this.#state}`);
     const checkpointId = this.#lastId + 1;
     const started = performance.now();
     try {

@@ -121,6 +121,13 @@ export class LeaseManager {
     });
   }
 
+  /** Stops renewing and taking, keeping the leases: they expire and other runs take them (after a fatal error). */
+  async abandon(): Promise<void> {
+    this.#stopBalancing.abort();
+    this.#stopRenewing.abort();
+    await Promise.all(this.#loops);
+  }
+
   /** Stops renewing, releases every held lease and removes the run (after the final checkpoint). */
   async close(): Promise<void> {
     this.#stopBalancing.abort();

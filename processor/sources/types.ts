@@ -70,4 +70,6 @@ export interface Source {
   stop(): Promise<void>;
   /** After the final checkpoint: gives up ownership (releases leases, leaves the group). */
   close(): Promise<void>;
+  /** After a fatal error: stops reading and renewing without releasing; other runs take over once the leases expire. */
+  abandon(): Promise<void>;
 }

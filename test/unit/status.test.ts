@@ -6,7 +6,7 @@ import { StatusReporter } from '../../processor/status.js';
 import type { PipelineStats } from '../../processor/pipeline.js';
 
 function stats(overrides: Partial<PipelineStats> = {}): PipelineStats {
-  return { eventsIn: 0, eventsValid: 0, eventsRejected: 0, eventsOut: { s3: 0 }, checkpoints: 0, millisBehindLatest: 0, activeShards: 2, queuedBatches: 0, ...overrides };
+  return { eventsIn: 0, eventsValid: 0, eventsRejected: 0, eventsOut: { s3: 0 }, checkpoints: 0, millisBehindLatest: 0, activeShards: 2, stalledShards: [], ownedPartitions: 2, queuedBatches: 0, ...overrides };
 }
 
 test('each status line is an embedded-metric-format document with the deltas since the last line', () => {
@@ -17,7 +17,7 @@ test('each status line is an embedded-metric-format document with the deltas sin
   // When two snapshots are reported ten seconds apart
   reporter.report(stats({ eventsIn: 100, eventsRejected: 1, eventsOut: { s3: 50 } }), 1_000_000);
   reporter.report(
-    stats({ eventsIn: 1100, eventsRejected: 3, eventsOut: { s3: 950 }, checkpoints: 1, millisBehindLatest: 1234, lastCheckpoint: { checkpointId: 1, durationMs: 87.4, phases: { preCommitMs: 1, persistMs: 1, commitMs: 1 } } }),
+    stats({ eventsIn: 1100, eventsRejected: 3, eventsOut: { s3: 950 }, checkpoints: 1, millisBehindLatest: 1234, lastCheckpoint: { checkpointId: 1, durationMs: 87.4, leases: 2, phases: { preCommitMs: 1, persistMs: 1, commitMs: 1 } } }),
     1_010_000,
   );
 

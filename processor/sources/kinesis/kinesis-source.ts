@@ -127,6 +127,12 @@ export class KinesisSource implements Source {
     if (this.#ownsClient) this.#client.destroy();
   }
 
+  async abandon(): Promise<void> {
+    await this.stop();
+    await this.#manager?.abandon();
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
   async #taken(items: readonly LeaseItem[]): Promise<void> {
     const positions = await this.#context!.assigned(items);
     for (const item of items) {
