@@ -7,6 +7,8 @@
  * Committed records get `expiresAt` (TTL) and disappear after a week.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type {
+  TransactionCanceledException} from '@aws-sdk/client-dynamodb';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -16,7 +18,6 @@ import {
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
-  TransactionCanceledException,
   type TransactWriteItem,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';

@@ -1,7 +1,8 @@
 /**
- * The processor's parts against real local servers: the DynamoDB checkpoint store's fencing
- * (dynalite enforces conditional writes), the Kinesis source across a reshard (kinesalite splits
- * and merges shards), and the idempotent completion of S3 multipart uploads (s3rver).
+ * The processor's parts against real local servers: the DynamoDB lease store's transactions and
+ * fencing (moto's DynamoDB enforces conditions and TransactWriteItems), the Kinesis source across a
+ * reshard (kinesalite splits and merges shards), and the idempotent completion of S3 multipart
+ * uploads (s3rver).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,14 +20,15 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { DynamoDbCheckpointStore } from '../../processor/checkpoint/dynamodb-store.js';
+import { DynamoDbLeaseStore } from '../../processor/checkpoint/dynamodb-store.js';
+import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
 import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
 import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/multipart.js';
-import { KinesisSource } from '../../processor/sources/kinesis/kinesis-source.js';
 import { readShard } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceBatch } from '../../processor/sources/types.js';
 import { startServicesForTest, uniqueName, waitFor } from '../support/local.js';
+import { runKinesisSource } from '../support/source-harness.js';
 
 const log = createLogger('test', { level: 'silent' });
 
@@ -60,47 +62,66 @@ describe('processor parts on local servers', () => {
     await services.stop();
   });
 
-  describe('DynamoDbCheckpointStore', () => {
-    test('keeps the checkpoint, and fences a worker whose lease was taken over', async () => {
-      // Given a table and a first worker holding the lease
-      const table = uniqueName('ckpt');
+  describe('DynamoDbLeaseStore', () => {
+    test('a checkpoint is one transaction across leases; a run that lost one lease or was declared dead persists nothing', async () => {
+      // Given a table and run w1 holding two leases
+      const table = uniqueName('leases');
       await services.createTable(table);
-      const store = new DynamoDbCheckpointStore({ table, key: 'app' });
-      const first = await store.acquire('w1');
-      assert.equal(first.lease.counter, 1);
-      assert.equal(first.last, undefined);
-      const pending = { s3: { uploads: Array.from({ length: 300 }, (_, i) => ({ key: `parquet/p=${i}/part-${i}.parquet`, uploadId: 'x'.repeat(64) })) } };
-      await store.persist(first.lease, { checkpointId: 1, positions: { 'shardId-0': '4950' }, pending, createdAtMs: 1 });
+      const store = new DynamoDbLeaseStore({ table, application: 'app' });
+      await store.registerRun('w1');
+      assert.ok(await store.createLease('s1', [], 'TRIM_HORIZON'));
+      assert.ok(await store.createLease('s2', ['s0'], 'TRIM_HORIZON'));
+      assert.equal(await store.createLease('s1', [], 'LATEST'), false, 'a lease is created once');
+      const [l1, l2] = await store.listLeases();
+      const h1 = (await store.takeLease(l1!, 'w1'))!.held;
+      const h2 = (await store.takeLease(l2!, 'w1'))!.held;
+      assert.equal(await store.takeLease(l1!, 'w2'), undefined, 'a stale observation cannot take the lease');
 
-      // When a second worker takes over
-      const second = await store.acquire('w2');
+      // When w1 checkpoints with a large pending state
+      const pending = { s3: { uploads: Array.from({ length: 300 }, (_, i) => ({ key: `parquet/p=${i}/part-w1-${i}.parquet`, uploadId: 'x'.repeat(64) })) } };
+      const ref = await store.persist('w1', 1, [{ lease: h1, position: '10' }, { lease: h2, position: '20' }], pending);
 
-      // Then it sees the first one's checkpoint (large pending state included), and the first is fenced
-      assert.equal(second.lease.counter, 2);
-      assert.deepEqual(second.last?.positions, { 'shardId-0': '4950' });
-      assert.deepEqual(second.last?.pending, pending);
-      await assert.rejects(store.persist(first.lease, { checkpointId: 2, positions: {}, pending: {}, createdAtMs: 2 }), FencedError);
-      // ... and a checkpoint id that does not advance is refused too
-      await assert.rejects(store.persist(second.lease, { checkpointId: 1, positions: {}, pending: {}, createdAtMs: 3 }), FencedError);
-      await store.persist(second.lease, { checkpointId: 2, positions: { 'shardId-0': '5000' }, pending: {}, createdAtMs: 4 });
-      assert.deepEqual((await store.acquire('w3')).last?.positions, { 'shardId-0': '5000' });
+      // Then both leases name the commit record, which holds the pending state
+      const leases = await store.listLeases();
+      assert.deepEqual(leases.map((l) => [l.partition, l.owner, l.checkpoint, l.pendingRef]), [['s1', 'w1', '10', ref], ['s2', 'w1', '20', ref]]);
+      assert.deepEqual(leases[1]!.parents, ['s0']);
+      assert.deepEqual((await store.loadCommit(ref!))?.pending, pending);
+
+      // When w1's renewal keeps its counters moving and w2 takes s2 over
+      await store.heartbeatRun('w1');
+      await store.renewLease(h1, 'w1');
+      assert.ok(await store.takeLease((await store.listLeases())[1]!, 'w2'));
+      await assert.rejects(store.renewLease(h2, 'w1'), FencedError);
+
+      // Then w1 cannot persist either lease: the whole transaction is refused, and s1 kept its position
+      await assert.rejects(store.persist('w1', 2, [{ lease: h1, position: '11' }, { lease: h2, position: '21' }], pending), /leases taken over by another worker: s2/);
+      assert.equal((await store.listLeases())[0]!.checkpoint, '10');
+      assert.equal((await store.listCommits('w1')).length, 1);
+
+      // And a run declared dead cannot persist even the lease it still holds
+      const [run] = await store.listRuns();
+      assert.ok(await store.fenceRun('w1', run!.counter));
+      await assert.rejects(store.persist('w1', 3, [{ lease: h1, position: '12' }], undefined), /declared dead/);
+      await assert.rejects(store.heartbeatRun('w1'), FencedError);
+      await store.markCommitted(ref!);
+      assert.equal((await store.loadCommit(ref!))?.committed, true);
       await store.close();
     });
-    test('keeps the upload registry under the same lease', async () => {
-      // Given a worker holding the lease, with two uploads registered and one forgotten
-      const table = uniqueName('ckpt');
-      await services.createTable(table);
-      const store = new DynamoDbCheckpointStore({ table, key: 'app' });
-      const { lease } = await store.acquire('w1');
-      await store.registerUploads(lease, ['["b","k1","u1"]', '["b","k2","u2"]']);
-      await store.forgetUploads(lease, ['["b","k1","u1"]']);
 
-      // When another worker takes over, it sees what is left, and the first can no longer register
-      const next = await store.acquire('w2');
-      assert.deepEqual(next.registeredUploads, ['["b","k2","u2"]']);
-      await assert.rejects(store.registerUploads(lease, ['["b","k3","u3"]']), FencedError);
-      await store.forgetUploads(next.lease, next.registeredUploads);
-      assert.deepEqual((await store.acquire('w3')).registeredUploads, []);
+    test('a take request reaches the owner at its next renewal; a released lease is free', async () => {
+      const table = uniqueName('leases');
+      await services.createTable(table);
+      const store = new DynamoDbLeaseStore({ table, application: 'app' });
+      await store.createLease('s1', [], 'TRIM_HORIZON');
+      const held = (await store.takeLease((await store.listLeases())[0]!, 'w1'))!.held;
+      assert.ok(await store.requestTake('s1', 'w1', 'w2'));
+      assert.equal(await store.requestTake('s1', 'w1', 'w3'), false, 'one request at a time');
+      assert.deepEqual(await store.renewLease(held, 'w1'), { takeRequestedBy: 'w2' });
+      await store.releaseLease(held, 'w1');
+      const [free] = await store.listLeases();
+      assert.equal(free?.owner, undefined);
+      assert.equal(free?.takeRequestedBy, undefined);
+      assert.ok(await store.takeLease(free!, 'w2'));
       await store.close();
     });
   });
@@ -122,50 +143,40 @@ describe('processor parts on local servers', () => {
       await put(kinesis, stream, ['c1'], 'k');
 
       // When the source reads from TRIM_HORIZON
-      const batches: SourceBatch[] = [];
-      const source = new KinesisSource({ streamName: stream, initialPosition: { type: 'TRIM_HORIZON' }, log, shardDiscoveryIntervalMs: 200, limits: { idleIntervalMs: 50, minCallIntervalMs: 10 } });
-      await source.start({}, async (batch) => {
-        batches.push(batch);
-      });
-      const values = (): string[] => batches.flatMap((b) => b.records.map((r) => Buffer.from(r.data).toString()));
-      await waitFor('all six records', () => values().length >= 6);
-      await source.stop();
+      const run = await runKinesisSource({ streamName: stream, initialPosition: { type: 'TRIM_HORIZON' }, shardDiscoveryIntervalMs: 200, limits: { idleIntervalMs: 50, minCallIntervalMs: 10 } });
+      await waitFor('all six records', () => run.texts().length >= 6, 30_000);
+      await run.stop();
 
       // Then every record was read once, each generation after the one before it
-      assert.deepEqual(values(), ['a1', 'a2', 'a3', 'b1', 'b2', 'c1']);
-      const ended = batches.filter((b) => b.position === SHARD_END).map((b) => b.shard);
+      assert.deepEqual(run.texts(), ['a1', 'a2', 'a3', 'b1', 'b2', 'c1']);
+      const leases = await run.store.listLeases();
+      const ended = leases.filter((l) => l.checkpoint === SHARD_END).map((l) => l.partition);
       assert.ok(ended.includes(parent!.ShardId!), 'the parent was read to its end');
       assert.ok(children.every((c) => ended.includes(c.ShardId!)), 'both children were read to their end');
+      const merged = leases.find((l) => l.parents.length === 2);
+      assert.deepEqual([...(merged?.parents ?? [])].sort(), children.map((c) => c.ShardId!).sort(), 'the merged shard names both parents');
     });
 
-    test('resumes after the checkpointed position and skips shards read to their end', async () => {
-      // Given a stream with records, and positions saying the first two of shard 0 were handled
+    test('a second run resumes after the checkpoint of the first', async () => {
+      // Given a stream with records, read by a first run that stopped after a final checkpoint
       const stream = uniqueName('resume');
       await services.createStream(stream, 1);
-      await put(kinesis, stream, ['r1', 'r2', 'r3', 'r4'], 'k');
-      const first: SourceBatch[] = [];
-      const reader = new KinesisSource({ streamName: stream, initialPosition: { type: 'TRIM_HORIZON' }, log, limits: { idleIntervalMs: 50 } });
-      await reader.start({}, async (b) => {
-        first.push(b);
-      });
-      await waitFor('four records', () => first.flatMap((b) => b.records).length >= 4);
-      await reader.stop();
-      const records = first.flatMap((b) => b.records);
-      const shard = records[0]!.origin.shard;
+      await put(kinesis, stream, ['r1', 'r2'], 'k');
+      const store = new MemoryLeaseStore();
+      const first = await runKinesisSource({ streamName: stream, initialPosition: { type: 'TRIM_HORIZON' }, limits: { idleIntervalMs: 50 } }, store, 'first');
+      await waitFor('two records', () => first.texts().length >= 2);
+      await first.stop();
+      await put(kinesis, stream, ['r3', 'r4'], 'k');
 
-      // When a new source starts from the second record's position
-      const resumed: SourceBatch[] = [];
-      const source = new KinesisSource({ streamName: stream, initialPosition: { type: 'LATEST' }, log, limits: { idleIntervalMs: 50 } });
-      await source.start({ [shard]: records[1]!.origin.position }, async (b) => {
-        resumed.push(b);
-      });
-      await waitFor('two records', () => resumed.flatMap((b) => b.records).length >= 2);
+      // When a second run starts on the same lease table (LATEST does not apply to a checkpointed shard)
+      const second = await runKinesisSource({ streamName: stream, initialPosition: { type: 'LATEST' }, limits: { idleIntervalMs: 50 } }, store, 'second');
+      await waitFor('two more records', () => second.texts().length >= 2);
       await new Promise((r) => setTimeout(r, 200));
-      await source.stop();
+      await second.stop();
 
-      // Then it reads only what came after (LATEST does not apply to a checkpointed shard)
-      assert.deepEqual(resumed.flatMap((b) => b.records.map((r) => Buffer.from(r.data).toString())), ['r3', 'r4']);
-      assert.equal(resumed[0]!.position, records[1]!.origin.position, 'the first hand-over repeats the resumed position');
+      // Then it read only what came after
+      assert.deepEqual(first.texts(), ['r1', 'r2']);
+      assert.deepEqual(second.texts(), ['r3', 'r4']);
     });
 
     test('backs off when GetRecords is throttled, then reads on', async () => {
@@ -206,7 +217,7 @@ describe('processor parts on local servers', () => {
         },
         signal: abort.signal,
         log,
-        limits: { maxRecordsPerCall: 10_000, minCallIntervalMs: 10, idleIntervalMs: 50 },
+        limits: { maxRecordsPerCall: 10_000, minCallIntervalMs: 10, idleIntervalMs: 50, callTimeoutMs: 30_000 },
         onLag: () => undefined,
       });
       await waitFor('the records', () => batches.flatMap((b) => b.records).length >= 2);
@@ -220,22 +231,19 @@ describe('processor parts on local servers', () => {
       assert.ok(calls[2]! - calls[1]! >= 250, `second backoff ${calls[2]! - calls[1]!} ms`);
     });
 
-    test('LATEST reads only what is written after the start', async () => {
+    test('LATEST reads only what is written after the start, and stores the start as a sentinel', async () => {
       const stream = uniqueName('latest');
       await services.createStream(stream, 2);
       await put(kinesis, stream, ['old'], 'k');
-      const batches: SourceBatch[] = [];
-      const source = new KinesisSource({ streamName: stream, initialPosition: { type: 'LATEST' }, log, limits: { idleIntervalMs: 50 } });
-      await source.start({}, async (b) => {
-        batches.push(b);
-      });
-      await waitFor('both shards started', () => new Set(batches.map((b) => b.shard)).size === 2);
-      await new Promise((r) => setTimeout(r, 300));
+      const run = await runKinesisSource({ streamName: stream, initialPosition: { type: 'LATEST' }, limits: { idleIntervalMs: 50 } });
+      await new Promise((r) => setTimeout(r, 500));
       await put(kinesis, stream, ['new'], 'k');
-      await waitFor('the new record', () => batches.some((b) => b.records.length > 0));
-      await source.stop();
-      assert.deepEqual(batches.flatMap((b) => b.records.map((r) => Buffer.from(r.data).toString())), ['new']);
-      assert.ok(batches.filter((b) => b.records.length === 0).every((b) => b.position.startsWith('AT_TIMESTAMP:')), 'start sentinels resume at the start time');
+      await waitFor('the new record', () => run.texts().length > 0);
+      const leases = await run.store.listLeases();
+      await run.stop();
+      assert.deepEqual(run.texts(), ['new']);
+      assert.equal(leases.length, 2);
+      assert.ok(leases.every((l) => l.checkpoint.startsWith('AT_TIMESTAMP:') || /^\d+$/.test(l.checkpoint)), 'start sentinels resume at the start time');
     });
   });
 

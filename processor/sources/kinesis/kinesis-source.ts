@@ -4,8 +4,8 @@
  * Kinesis-specific: creating a lease per shard (shard sync) and one reader per held lease.
  *
  * Shard sync lists the shards (ListShards, paginated) and creates the missing leases:
- * - a shard with no parent in the stream starts at `InputStreamInitalPosition` (its sentinel is
- *   stored, so a restart before its first record resumes from the same point); with LATEST or
+ * - a shard with no parent in the stream starts at `InputStreamInitalPosition` (LATEST is recorded
+ *   as the time reading began, so a restart before its first record resumes from that point); with LATEST or
  *   AT_TIMESTAMP, a shard already closed when the application first starts is not read (as the
  *   KCL does), and its children count as roots;
  * - a child shard gets a lease (from TRIM_HORIZON) only once every parent's lease holds SHARD_END,
@@ -153,6 +153,9 @@ export class KinesisSource implements Source {
     if (!start) return; // SHARD_END: nothing left to read
     const log = this.#o.log;
     log.info('reading shard', { shard: shardId, from: position });
+    // A LATEST start is recorded as the time it began, so a run that takes the lease over before
+    // the shard's first record resumes from that moment, not from its own later LATEST.
+    const startPosition = position === 'LATEST' ? startSentinel({ type: 'LATEST' }, Date.now()) : position;
     const abort = new AbortController();
     const reader: Reader = { abort, lastProgress: Date.now(), done: Promise.resolve() };
     const done = readShard({
@@ -161,7 +164,7 @@ export class KinesisSource implements Source {
       ...(this.#o.streamArn ? { streamArn: this.#o.streamArn } : {}),
       shardId,
       start,
-      startPosition: position,
+      startPosition,
       emit: this.#context!.emit,
       signal: abort.signal,
       log,
@@ -226,7 +229,7 @@ export class KinesisSource implements Source {
       const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && (inStream.has(p) || leases.has(p)));
       let checkpoint: string;
       if (skipped.has(id)) checkpoint = SHARD_END;
-      else if (parents.length === 0 || parents.every((p) => skipped.has(p))) checkpoint = startSentinel(initial, now);
+      else if (parents.length === 0 || parents.every((p) => skipped.has(p))) checkpoint = initial.type === 'LATEST' ? 'LATEST' : startSentinel(initial, now);
       else if (parents.every((p) => leases.get(p)?.checkpoint === SHARD_END)) checkpoint = 'TRIM_HORIZON';
       else continue; // a parent is still being read
       if (await this.#o.leases.store.createLease(id, parents, checkpoint)) {
