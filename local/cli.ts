@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       helpText(
         'Usage: etl-local [--stream NAME --shards N] [--bucket NAME] [--table NAME] [ports]',
-        'Starts Kinesis (kinesalite), S3 (s3rver) and DynamoDB (dynalite) on 127.0.0.1, prints one JSON line\nwith the endpoints and the environment another process needs, and runs until SIGINT/SIGTERM.',
+        'Starts Kinesis (kinesalite), S3 (s3rver) and DynamoDB (moto) on 127.0.0.1, prints one JSON line\nwith the endpoints and the environment another process needs, and runs until SIGINT/SIGTERM.',
         FLAGS,
         'Example:\n  eval "$(etl-local --stream trips --bucket out | jq -r \'.env | to_entries[] | "export \\(.key)=\\(.value)"\')"',
       ),

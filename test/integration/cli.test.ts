@@ -89,7 +89,7 @@ describe('etl-local', () => {
     const s3 = new S3Client({ region, endpoint: info.env.AWS_ENDPOINT_URL_S3!, credentials, forcePathStyle: true });
     await s3.send(new HeadBucketCommand({ Bucket: 'cli-bucket' }));
     const dynamo = new DynamoDBClient({ region, endpoint: info.env.AWS_ENDPOINT_URL_DYNAMODB!, credentials });
-    assert.equal((await dynamo.send(new DescribeTableCommand({ TableName: 'cli-table' }))).Table?.KeySchema?.[0]?.AttributeName, 'key');
+    assert.equal((await dynamo.send(new DescribeTableCommand({ TableName: 'cli-table' }))).Table?.KeySchema?.map((k) => k.AttributeName).join(), 'application,leaseKey');
     for (const c of [kinesis, s3, dynamo]) c.destroy();
 
     // When it gets SIGTERM, it exits 0
