@@ -1,6 +1,6 @@
 /**
  * Input objects to events. The format is `--format`, else the extension (`.csv`, `.json`,
- * `.jsonl`, `.ndjson`, each optionally `.gz`), else the content (a first non-empty line starting
+ * `.jsonl`, `.ndjson`, each optionally `.gz` or `.lz4`), else the content (a first non-empty line starting
  * with `{` is JSON lines, anything else CSV).
  * - CSV: NYC TLC rows converted to TripEvent JSON (see csv.ts).
  * - JSON lines: sent as they are (byte for byte), parsed only to read the timestamp attribute
@@ -22,7 +22,7 @@ const encoder = new TextEncoder();
 
 /** The format of an object by its name, or undefined when the name does not say. */
 export function formatFromName(name: string): Exclude<InputFormat, 'auto'> | undefined {
-  const base = name.toLowerCase().replace(/\.gz$/, '');
+  const base = name.toLowerCase().replace(/\.(gz|lz4)$/, '');
   if (base.endsWith('.csv')) return 'csv';
   if (/\.(jsonl|ndjson|json)$/.test(base)) return 'jsonl';
   return undefined;
