@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same
  * run (never a bare time as a verdict). Flags: --events N (pipeline, default 100000), --rows N
- * (encoders, default 200000), --quick (smaller sizes, for a smoke run).
+ * (encoders and KPL de-aggregation, default 200000), --quick (smaller sizes, for a smoke run).
  */
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
+import { runKplBench } from './kpl.js';
 import { numberFlag } from './args.js';
 
 
@@ -17,3 +18,5 @@ console.log(`streaming-etl benchmarks on ${process.version}, ${(await import('no
 await runPipelineBench({ events });
 console.log('');
 await runEncoderBench({ rows, liteRows: Math.min(rows, quick ? 5_000 : 20_000) });
+console.log('');
+await runKplBench({ records: rows });

@@ -1,17 +1,21 @@
 /**
  * etl-replay: the command line over `replay()`. Prints the summary as one JSON line on stdout;
- * logs (statistics, warnings) go to stderr. Exit 0 when done, 2 for a usage error (unknown flag,
- * bad value), 1 for a failure. SIGINT/SIGTERM stop the replay early (what was sent is flushed and
- * the summary printed); a second signal exits at once.
+ * logs (statistics, warnings) go to stderr. Exit codes: 0 when it sent events, 3 when it finished
+ * but sent nothing (the input was empty, or every row was invalid, rejected or before --seek; the
+ * summary is still printed), 2 for a usage error (unknown flag, bad value), 1 for a failure (input
+ * unreadable, records Kinesis would not take). SIGINT/SIGTERM stop the replay early (what was sent
+ * is flushed and the summary printed, exit 0); a second signal exits at once (130).
  */
 import { helpText, parseFlags, runCli } from '../common/cli.js';
 import { REPLAY_FLAGS, optionsFromFlags } from './flags.js';
-import { replay } from './replay.js';
+import { EXIT_NOTHING_SENT } from './constants.js';
+import { nothingSentReason, replay } from './replay.js';
 
 const USAGE = 'Usage: etl-replay --input <path | s3://bucket/prefix> --stream-name <name> [options]';
 const SUMMARY =
-  'Replays historic events (NYC TLC taxi CSV, or JSON lines; plain or gzip) into a Kinesis stream, paced by their event time.';
-const EPILOGUE = 'The summary is printed as one JSON line on stdout. amazon-kinesis-replay flag spellings are accepted.';
+  'Replays historic events (NYC TLC taxi CSV, or JSON lines; plain, gzip or LZ4) into a Kinesis stream, paced by their event time.';
+const EPILOGUE =
+  'The summary is printed as one JSON line on stdout. Exit codes: 0 sent, 3 sent nothing (empty input, or every row invalid or rejected), 2 usage error, 1 failure. amazon-kinesis-replay flag spellings are accepted.';
 
 async function main(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, REPLAY_FLAGS);
@@ -30,7 +34,10 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const summary = await replay({ ...options, signal: controller.signal });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return 0;
+    const nothing = nothingSentReason(summary);
+    if (nothing === undefined) return 0;
+    process.stderr.write(`etl-replay: sent nothing to ${options.streamName}: ${nothing}\n`);
+    return EXIT_NOTHING_SENT;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -10,4 +10,12 @@ export const REPLAY_DEFAULTS = {
   reorderWindow: 10_000,
   /** PutRecords requests in flight. */
   maxInFlight: 4,
+  /** With --aggregate: the largest aggregate, as the KPL's AggregationMaxSize default. */
+  aggregateMaxBytes: 51_200,
 } as const;
+
+/** With --aggregate: how long an open aggregate waits for more records (the KPL's RecordMaxBufferedTime default), ms. */
+export const AGGREGATE_LINGER_MS = 100;
+
+/** The exit code of etl-replay when it sent nothing (empty input, every row invalid or rejected). */
+export const EXIT_NOTHING_SENT = 3;

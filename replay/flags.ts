@@ -13,7 +13,7 @@ import type { InputFormat, ReplayOptions } from './types.js';
 
 /** The flags of etl-replay. */
 export const REPLAY_FLAGS: readonly FlagSpec[] = [
-  { name: 'input', aliases: ['-input'], placeholder: 'path | s3://bucket/prefix', description: 'A file (CSV or JSON lines, plain or gzip), a directory of them, or every object under an S3 prefix (key order).' },
+  { name: 'input', aliases: ['-input'], placeholder: 'path | s3://bucket/prefix', description: 'A file (CSV or JSON lines; plain, gzip or LZ4 frame), a directory of them, or every object under an S3 prefix (key order).' },
   { name: 'bucket-name', aliases: ['-bucketName'], placeholder: 'bucket', description: 'S3 input: the bucket (with --object-prefix, the same as --input s3://bucket/prefix).' },
   { name: 'object-prefix', aliases: ['-objectPrefix'], placeholder: 'prefix', description: 'S3 input: the key prefix.', default: '(the whole bucket)' },
   { name: 'bucket-region', aliases: ['-bucketRegion'], placeholder: 'region', description: 'The region of the input bucket.', default: 'the SDK chain' },
@@ -28,6 +28,8 @@ export const REPLAY_FLAGS: readonly FlagSpec[] = [
   { name: 'reorder-window', placeholder: 'events', description: 'Events held in a reorder buffer to send input not sorted by time in order; 0 for input order.', default: String(REPLAY_DEFAULTS.reorderWindow) },
   { name: 'max-events', placeholder: 'n', description: 'Stop after this many events (after --seek).' },
   { name: 'max-in-flight', placeholder: 'n', description: 'PutRecords requests in flight at once.', default: String(REPLAY_DEFAULTS.maxInFlight) },
+  { name: 'aggregate', boolean: true, description: 'Send KPL-aggregated records: the user records of one shard packed into each Kinesis record, each keeping its own partition key (as the Kinesis Producer Library does).' },
+  { name: 'aggregate-max-bytes', placeholder: 'bytes', description: 'With --aggregate: the largest aggregate (data + partition key), 1024 to 1048576.', default: String(REPLAY_DEFAULTS.aggregateMaxBytes) },
   { name: 'strict', boolean: true, description: 'Stop at the first invalid row instead of skipping, logging and counting it.' },
   { name: 'no-progress', boolean: true, description: 'No progress bar, even on a terminal.' },
   { name: 'no-watermark', boolean: true, aliases: ['-noWatermark'], description: 'Accepted for compatibility; no watermark events are ever sent.' },
@@ -84,6 +86,8 @@ export function optionsFromFlags(flags: ParsedFlags): ReplayOptions {
     reorderWindow: number(flags, 'reorder-window', (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
     maxEvents: number(flags, 'max-events', (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
     maxInFlight: number(flags, 'max-in-flight', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+    aggregate: flags.get('aggregate') === 'true' ? true : undefined,
+    aggregateMaxBytes: number(flags, 'aggregate-max-bytes', (n) => Number.isInteger(n) && n >= 1024 && n <= 1024 * 1024, 'an integer from 1024 to 1048576'),
     strict: flags.get('strict') === 'true',
     progress: flags.get('no-progress') === 'true' ? false : 'auto',
   };

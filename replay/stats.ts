@@ -12,22 +12,41 @@ export interface ReplayCounters {
   eventsRead: number;
   eventsSkipped: number;
   invalidRows: number;
+  /** Events Kinesis could never take (over the record limit). */
+  rejectedRecords: number;
+  /** Input entries not read. */
+  objectsSkipped: number;
   lateEvents: number;
-  /** Events handed to the writer. */
+  /** Events handed to the writer (or to the aggregator). */
   eventsQueued: number;
+  /** Aggregates handed to the writer. */
+  kinesisRecordsQueued: number;
   lastEventTime: number | undefined;
   firstEventTime: number | undefined;
 }
 
 /** Creates zeroed counters. */
 export function newCounters(): ReplayCounters {
-  return { eventsRead: 0, eventsSkipped: 0, invalidRows: 0, lateEvents: 0, eventsQueued: 0, lastEventTime: undefined, firstEventTime: undefined };
+  return {
+    eventsRead: 0,
+    eventsSkipped: 0,
+    invalidRows: 0,
+    rejectedRecords: 0,
+    objectsSkipped: 0,
+    lateEvents: 0,
+    eventsQueued: 0,
+    kinesisRecordsQueued: 0,
+    lastEventTime: undefined,
+    firstEventTime: undefined,
+  };
 }
 
 /** What the reporter reads each tick. */
 export interface StatsSource {
   readonly counters: ReplayCounters;
   writer(): PutRecordsWriterStats;
+  /** Events acknowledged by Kinesis (user records when aggregating). */
+  eventsSent(): number;
   lagMs(): number;
   maxLagMs(): number;
   /** Events expected in all, when known (for the progress bar). */
@@ -80,16 +99,19 @@ export class StatsReporter {
     const now = this.#clock.now();
     const writer = this.#source.writer();
     const interval = (now - this.#lastTick) / 1000;
-    if (interval > 0) this.#rate = (writer.recordsSent - this.#lastSent) / interval;
+    const sent = this.#source.eventsSent();
+    if (interval > 0) this.#rate = (sent - this.#lastSent) / interval;
     const elapsed = (now - this.#started) / 1000;
     const { counters } = this.#source;
     return {
       eventsRead: counters.eventsRead,
-      eventsSent: writer.recordsSent,
+      eventsSent: sent,
+      kinesisRecordsSent: writer.recordsSent,
       eventsSkipped: counters.eventsSkipped,
       invalidRows: counters.invalidRows,
+      rejectedRecords: counters.rejectedRecords,
       eventsPerSecond: Math.round(this.#rate),
-      eventsPerSecondOverall: elapsed > 0 ? Math.round(writer.recordsSent / elapsed) : 0,
+      eventsPerSecondOverall: elapsed > 0 ? Math.round(sent / elapsed) : 0,
       replayLagMs: Math.round(this.#source.lagMs()),
       maxReplayLagMs: Math.round(this.#source.maxLagMs()),
       retries: writer.retries,
@@ -118,10 +140,10 @@ export class StatsReporter {
 
   #drawBar(): void {
     if (!this.#tty) return;
-    const writer = this.#source.writer();
+    const sent = this.#source.eventsSent();
     const elapsed = (this.#clock.now() - this.#started) / 1000;
-    const rate = elapsed > 0 ? writer.recordsSent / elapsed : 0;
-    const line = renderProgress(writer.recordsSent, this.#source.total(), rate, this.#source.lagMs(), 30);
+    const rate = elapsed > 0 ? sent / elapsed : 0;
+    const line = renderProgress(sent, this.#source.total(), rate, this.#source.lagMs(), 30);
     this.#tty.write(`\r\x1b[K${line.slice(0, Math.max(20, (this.#tty.columns ?? 100) - 1))}`);
     this.#barShown = true;
   }

@@ -77,6 +77,13 @@ export interface ReplayOptions {
   readonly maxEvents?: number;
   /** PutRecords requests in flight at once. @default 4 */
   readonly maxInFlight?: number;
+  /**
+   * Send KPL-aggregated records: user records of one shard packed into aggregates (each user record
+   * keeps its own partition key), as the Kinesis Producer Library does. @default false
+   */
+  readonly aggregate?: boolean;
+  /** With `aggregate`: the largest aggregate in bytes (data + partition key), up to 1 MiB. @default 51200 (the KPL's) */
+  readonly aggregateMaxBytes?: number;
   /** Stop at the first invalid row instead of skipping and counting it. @default false */
   readonly strict?: boolean;
   /** A progress bar on stderr: `auto` when stderr is a terminal. @default 'auto' */
@@ -97,12 +104,18 @@ export interface ReplayOptions {
 export interface ReplaySummary {
   /** Valid events read from the input. */
   readonly eventsRead: number;
-  /** Events acknowledged by Kinesis. */
+  /** Events acknowledged by Kinesis (user records, when aggregating). */
   readonly eventsSent: number;
+  /** Kinesis records acknowledged: eventsSent, or the aggregates that carried them. */
+  readonly kinesisRecordsSent: number;
   /** Events skipped because they were before `seek`. */
   readonly eventsSkipped: number;
   /** Rows that could not become events (each logged with line, column and value). */
   readonly invalidRows: number;
+  /** Events Kinesis could never take (over the 1 MiB record limit), each logged with the reason. */
+  readonly rejectedRecords: number;
+  /** Input entries not read: hidden files, subdirectories, empty files, unknown content (each logged with the reason). */
+  readonly objectsSkipped: number;
   /** Events that came out of the reorder buffer earlier than an event already sent (sent at once). */
   readonly lateEvents: number;
   /** Records sent again after a failure. */

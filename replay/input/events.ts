@@ -1,7 +1,9 @@
 /**
  * Input objects to events. The format is `--format`, else the extension (`.csv`, `.json`,
- * `.jsonl`, `.ndjson`, each optionally `.gz`), else the content (a first non-empty line starting
- * with `{` is JSON lines, anything else CSV).
+ * `.jsonl`, `.ndjson`, each optionally `.gz` or `.lz4`), else the content: a first non-empty line
+ * starting with `{` is JSON lines; a TLC CSV header, or a first line that converts as a TLC row, is
+ * CSV. An object of an unknown extension whose content is neither is skipped with the reason, never
+ * parsed as CSV; so is an empty object.
  * - CSV: NYC TLC rows converted to TripEvent JSON (see csv.ts).
  * - JSON lines: sent as they are (byte for byte), parsed only to read the timestamp attribute
  *   (an ISO-8601 string, UTC when it has no offset, or epoch ms) and `trip_id` for the partition key.
@@ -15,14 +17,34 @@ import type { InputFormat, ReplayEvent } from '../types.js';
 import { readLines } from './lines.js';
 import type { InputObject } from './objects.js';
 
-/** An event, or a row that could not become one. */
-export type InputItem = { readonly kind: 'event'; readonly event: ReplayEvent } | { readonly kind: 'invalid'; readonly error: InvalidRowError };
+/** An event, a row that could not become one, or an object skipped whole (with why). */
+export type InputItem =
+  | { readonly kind: 'event'; readonly event: ReplayEvent }
+  | { readonly kind: 'invalid'; readonly error: InvalidRowError }
+  | { readonly kind: 'skipped'; readonly source: string; readonly reason: string };
+
+/** Why an object of an unknown extension is not read, or undefined when its first line tells the format. */
+function sniff(line: string, name: string, layout: TlcLayout): Exclude<InputFormat, 'auto'> | string {
+  if (line.trimStart().startsWith('{')) return 'jsonl';
+  try {
+    if (tlcLayoutFromHeader(parseCsvLine(line))) return 'csv';
+  } catch {
+    return 'csv'; // a TLC header lacking columns: reading it as CSV reports which
+  }
+  try {
+    convertTlcRow(line, 1, name, layout);
+    return 'csv';
+  } catch {
+    const ext = /\.[^./\\]+$/.exec(name.replace(/\.(gz|lz4)$/i, ''))?.[0];
+    return `${ext === undefined ? 'no extension' : `unknown extension ${ext}`}, and the first line is neither JSON nor a TLC CSV header or row (pass --format csv or --format jsonl to read it anyway)`;
+  }
+}
 
 const encoder = new TextEncoder();
 
 /** The format of an object by its name, or undefined when the name does not say. */
 export function formatFromName(name: string): Exclude<InputFormat, 'auto'> | undefined {
-  const base = name.toLowerCase().replace(/\.gz$/, '');
+  const base = name.toLowerCase().replace(/\.(gz|lz4)$/, '');
   if (base.endsWith('.csv')) return 'csv';
   if (/\.(jsonl|ndjson|json)$/.test(base)) return 'jsonl';
   return undefined;
@@ -94,10 +116,19 @@ export async function* readEvents(
     const csvField = format === 'csv' ? csvTimestampField(options.timestampAttribute) : undefined;
     let number = 0;
     let first = true;
+    let content = false;
     for await (const line of readLines(await object.open(), object.name)) {
       number += 1;
       if (line.trim() === '') continue;
-      if (format === undefined) format = line.trimStart().startsWith('{') ? 'jsonl' : 'csv';
+      content = true;
+      if (format === undefined) {
+        const sniffed = sniff(line, object.name, layout);
+        if (sniffed !== 'csv' && sniffed !== 'jsonl') {
+          yield { kind: 'skipped', source: object.name, reason: sniffed };
+          break;
+        }
+        format = sniffed;
+      }
       if (format === 'jsonl') {
         yield jsonEvent(line, number, object.name, options.timestampAttribute);
         continue;
@@ -133,5 +164,6 @@ export async function* readEvents(
         yield { kind: 'invalid', error };
       }
     }
+    if (!content) yield { kind: 'skipped', source: object.name, reason: number === 0 ? 'empty file' : 'no content (only blank lines)' };
   }
 }

@@ -1,10 +1,13 @@
 /**
- * An input object's lines, streaming: gzip is recognised by its magic bytes (1f 8b), whatever the
- * name, and inflated on the fly (concatenated gzip members too); UTF-8; `\n` or `\r\n` endings.
+ * An input object's lines, streaming. Compression is recognised by its magic bytes, whatever the
+ * name: gzip (1f 8b; concatenated members too) and LZ4 frames (04 22 4d 18; concatenated frames
+ * too), each decompressed on the fly. A name ending in `.gz` or `.lz4` whose bytes do not start
+ * with that magic is an error naming the object. UTF-8; `\n` or `\r\n` endings.
  */
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { createLz4FrameDecoder, isLz4Frame } from '../../common/lz4-frame.js';
 import { ReplayInputError } from '../errors.js';
 
 /** Whether the bytes start with the gzip magic number. */
@@ -12,14 +15,21 @@ export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-/** Yields the lines of a byte stream (gzip'd or not); the number of each is its index + 1. */
+/** The compression of an object by its magic bytes. */
+export function compressionOf(head: Uint8Array): 'gzip' | 'lz4' | undefined {
+  if (isGzip(head)) return 'gzip';
+  if (isLz4Frame(head)) return 'lz4';
+  return undefined;
+}
+
+/** Yields the lines of a byte stream (plain, gzip or LZ4 frame); the number of each is its index + 1. */
 export async function* readLines(raw: Readable, name: string): AsyncGenerator<string> {
   const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let headBytes = 0;
   let ended = false;
   try {
-    while (headBytes < 2) {
+    while (headBytes < 4) {
       const next = await iterator.next();
       if (next.done) {
         ended = true;
@@ -44,11 +54,18 @@ export async function* readLines(raw: Readable, name: string): AsyncGenerator<st
       }
     })(),
   );
+  const compression = compressionOf(joined);
+  const named = /\.gz$/i.test(name) ? 'gzip' : /\.lz4$/i.test(name) ? 'lz4' : undefined;
+  if (named !== undefined && compression !== named && joined.length > 0) {
+    raw.destroy();
+    const magic = named === 'gzip' ? '1f 8b' : '04 22 4d 18';
+    throw new ReplayInputError(`${name}: the name says ${named}, but it does not start with the ${named} magic bytes (${magic}); it starts with ${Buffer.from(joined.subarray(0, 4)).toString('hex').replace(/(..)(?=.)/g, '$1 ')}`);
+  }
   let bytes: Readable = replayed;
-  if (isGzip(joined)) {
-    const gunzip = createGunzip();
-    replayed.on('error', (error) => gunzip.destroy(error));
-    bytes = replayed.pipe(gunzip);
+  if (compression !== undefined) {
+    const decoder = compression === 'gzip' ? createGunzip() : createLz4FrameDecoder(name);
+    replayed.on('error', (error) => decoder.destroy(error));
+    bytes = replayed.pipe(decoder);
   }
   const decoder = new StringDecoder('utf8');
   let rest = '';
@@ -65,7 +82,7 @@ export async function* readLines(raw: Readable, name: string): AsyncGenerator<st
       rest = text.slice(start);
     }
   } catch (error) {
-    throw new ReplayInputError(`cannot read ${name}${isGzip(joined) ? ' (gzip)' : ''}`, { cause: error });
+    throw new ReplayInputError(`cannot read ${name}${compression === undefined ? '' : ` (${compression})`}`, { cause: error });
   } finally {
     raw.destroy();
   }

@@ -1,8 +1,9 @@
 /**
  * What to read: the input objects of `--input`, in order. A local file; a local directory (its
- * files, not recursing, hidden files skipped, in name order); or `s3://bucket/prefix` (every
- * object under the prefix, in key order, listed with ListObjectsV2 page by page; zero-byte
- * "folder" markers skipped). Each object opens as a byte stream.
+ * files in name order, not recursing; hidden files, subdirectories and other non-files are
+ * skipped, each listed with the reason); or `s3://bucket/prefix` (every object under the prefix,
+ * in key order, listed with ListObjectsV2 page by page; zero-byte "folder" markers are not objects).
+ * Each object opens as a byte stream.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -23,6 +24,18 @@ export interface InputObject {
   open(): Promise<Readable>;
 }
 
+/** An entry of the input that is not read, and why. */
+export interface SkippedInput {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** The objects to read, and the entries skipped. */
+export interface InputListing {
+  readonly objects: InputObject[];
+  readonly skipped: SkippedInput[];
+}
+
 /** A parsed s3:// URL. */
 export interface S3Location {
   readonly bucket: string;
@@ -37,7 +50,7 @@ export function parseS3Url(input: string): S3Location | undefined {
 }
 
 /** Lists the local input objects. */
-export async function listLocalObjects(path: string): Promise<InputObject[]> {
+export async function listLocalObjects(path: string): Promise<InputListing> {
   let info;
   try {
     info = await stat(path);
@@ -54,17 +67,27 @@ export async function listLocalObjects(path: string): Promise<InputObject[]> {
         stream.once('error', (error) => reject(new ReplayInputError(`cannot open input ${name}`, { cause: error })));
       }),
   });
-  if (!info.isDirectory()) return [file(path)];
-  const entries = await readdir(path, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort()
-    .map((name) => file(join(path, name)));
+  if (!info.isDirectory()) return { objects: [file(path)], skipped: [] };
+  const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const objects: InputObject[] = [];
+  const skipped: SkippedInput[] = [];
+  for (const entry of entries) {
+    const name = join(path, entry.name);
+    if (entry.name.startsWith('.')) skipped.push({ name, reason: 'hidden file' });
+    else if (entry.isDirectory()) skipped.push({ name, reason: 'a directory (directories are not read recursively)' });
+    else if (entry.isFile()) objects.push(file(name));
+    else {
+      // A symbolic link to a file is read; anything else (a socket, a dangling link) is not.
+      const target = await stat(name).catch(() => undefined);
+      if (target?.isFile()) objects.push(file(name));
+      else skipped.push({ name, reason: target === undefined ? 'a dangling link' : 'not a regular file' });
+    }
+  }
+  return { objects, skipped };
 }
 
-/** Lists the objects under an S3 prefix, in key order. */
-export async function listS3Objects(client: S3Client, location: S3Location): Promise<InputObject[]> {
+/** Lists the objects under an S3 prefix, in key order (nothing is skipped: `skipped` is empty). */
+export async function listS3Objects(client: S3Client, location: S3Location): Promise<InputListing> {
   const keys: string[] = [];
   let token: string | undefined;
   try {
@@ -82,7 +105,7 @@ export async function listS3Objects(client: S3Client, location: S3Location): Pro
     throw new ReplayInputError(`cannot list s3://${location.bucket}/${location.prefix}`, { cause: error, retriable: false });
   }
   keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return keys.map((key) => {
+  const objects = keys.map((key): InputObject => {
     const name = `s3://${location.bucket}/${key}`;
     return {
       name,
@@ -102,4 +125,5 @@ export async function listS3Objects(client: S3Client, location: S3Location): Pro
       },
     };
   });
+  return { objects, skipped: [] };
 }
