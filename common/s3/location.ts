@@ -32,11 +32,11 @@ const SEGMENT = '[^/"\\\\\\x00-\\x1f]+';
 const BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
 
 /**
- * The OutputBucket values the stack's parameter accepts: a bucket name, `s3://bucket`, `s3://bucket/`
- * or `s3://bucket/path/…/` (segments non-empty, ending in '/'). Every one parses with
+ * The OutputBucket values the stack's parameter accepts: a bucket name, `s3://bucket/` or
+ * `s3://bucket/path/…/` (segments non-empty, ending in '/'). Every one parses with
  * {@link parseS3Location}; the stack adds '' (the created bucket) and '-' (no S3 output).
  */
-export const CANONICAL_OUTPUT_BUCKET_PATTERN = `(${BUCKET}|s3://${BUCKET}(/(${SEGMENT}/)*)?)`;
+export const CANONICAL_OUTPUT_BUCKET_PATTERN = `(${BUCKET}|s3://${BUCKET}/(${SEGMENT}/)*)`;
 
 /** The OutputPrefix / OutputErrorPrefix values the stack accepts: `/` (the root of the location) or `seg/…/`. */
 export const CANONICAL_KEY_PREFIX_PATTERN = `(/|(${SEGMENT}/)+)`;
