@@ -1,5 +1,6 @@
-import { CfnCondition, Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -23,20 +24,26 @@ export interface NetworkProps {
   readonly cidr?: string;
 }
 
-/** The interface endpoints (private DNS on) the processor and the replay host reach AWS through. */
+/**
+ * The interface endpoints (private DNS on) the processor and the replay host reach AWS through; the
+ * last three are Session Manager's, so the replay host needs no NAT to be reached.
+ */
 export const INTERFACE_ENDPOINTS = {
   Kinesis: ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
   Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
   Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
   EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
   EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-  Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
   Sts: ec2.InterfaceVpcEndpointAwsService.STS,
+  Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
+  SsmMessages: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+  Ec2Messages: ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
 } as const;
 
 /**
  * The VPC: two AZs, public and private subnets, NAT gateway(s), gateway endpoints for S3 and
- * DynamoDB, interface endpoints for the services the processor calls, and flow logs.
+ * DynamoDB, interface endpoints (usable by this account's principals only) for the services the
+ * processor and Session Manager call, and flow logs.
  */
 export class Network extends Construct {
   /** The VPC. */
@@ -100,13 +107,23 @@ export class Network extends Construct {
     });
     this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
-      this.vpc.addInterfaceEndpoint(name, {
+      const endpoint = this.vpc.addInterfaceEndpoint(name, {
         service,
         privateDnsEnabled: true,
         subnets: endpointSubnets,
         securityGroups: [this.endpointSecurityGroup],
         open: false,
       });
+      // Only this account's principals may use the endpoints (the roles' own policies say what for).
+      endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyThisAccount',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
     }
 
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {

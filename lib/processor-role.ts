@@ -1,11 +1,10 @@
 import { Aws, CfnCondition, Fn, Stack, Validations } from 'aws-cdk-lib';
-import type { CfnElement } from 'aws-cdk-lib';
 import type { ICfnConditionExpression } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { OutputLocation } from './output-location.js';
 import type { RuntimeProperties } from './runtime-properties.js';
 
 /** Properties of {@link ProcessorRole}. */
@@ -14,8 +13,8 @@ export interface ProcessorRoleProps {
   readonly properties: RuntimeProperties;
   /** The created input stream. */
   readonly stream: kinesis.IStream;
-  /** The created output bucket. */
-  readonly bucket: s3.IBucket;
+  /** Where the S3 sink writes (the bucket and the path of OutputBucket, OutputPrefix, OutputErrorPrefix). */
+  readonly location: OutputLocation;
   /** The created checkpoint table. */
   readonly checkpointTable: dynamodb.ITable;
   /** ARN of the OpenSearch domain the processor may write to ('' or a token that may be ''). */
@@ -39,14 +38,18 @@ export const KINESIS_READ_ACTIONS = [
   'kinesis:SubscribeToShard',
 ] as const;
 
-/** The DynamoDB actions of checkpoints and shard leases. */
+/**
+ * The DynamoDB actions of the lease table: read, take, renew and release leases, and checkpoint them
+ * in one TransactWriteItems (which IAM authorises through the Put/Update/Delete/ConditionCheck
+ * actions of its items). No Scan, no batch writes.
+ */
 export const CHECKPOINT_TABLE_ACTIONS = [
+  'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
   'dynamodb:DescribeTable',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:Query',
-  'dynamodb:Scan',
   'dynamodb:UpdateItem',
 ] as const;
 
@@ -82,19 +85,22 @@ export class ProcessorRole extends Construct {
         ],
       }),
     );
-    const bucketArn = props.bucket.bucketArn;
+    const objects = (path: string) => Fn.join('', [`arn:${Aws.PARTITION}:s3:::`, path, '*']);
+    const dataObjects = objects(props.location.dataPath);
+    const errorObjects = objects(props.location.errorPath);
+    const writeResources = [dataObjects, errorObjects];
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteOutputPrefixes',
         actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
-        resources: [`${bucketArn}/${v('OutputPrefix')}*`, `${bucketArn}/${v('OutputErrorPrefix')}*`],
+        resources: writeResources,
       }),
     );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListOutputBucket',
         actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [bucketArn],
+        resources: [props.location.bucketArn],
       }),
     );
     this.role.addToPolicy(
@@ -122,11 +128,10 @@ export class ProcessorRole extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudwatch:PutMetricData supports no resource-level permission; the statement is limited to the MetricsNamespace namespace by a cloudwatch:namespace condition.',
     });
-    const bucketId = Stack.of(this).getLogicalId(props.bucket.node.defaultChild as CfnElement);
-    for (const prefix of ['OutputPrefix', 'OutputErrorPrefix'] as const) {
+    for (const [resource, prefix] of [[dataObjects, 'OutputPrefix'], [errorObjects, 'OutputErrorPrefix']] as const) {
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/<${prefix}>*]`,
-        reason: `Part files get generated names under the ${prefix} prefix (partition paths, part numbers), so the grant is on that prefix only.`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`,
+        reason: `Part files get generated names under the location's path and ${prefix} (partition paths, part numbers), so the grant is on that prefix only.`,
       });
     }
 
@@ -201,6 +206,24 @@ export class ProcessorRole extends Construct {
     (policy.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = when;
     return policy;
   }
+}
+
+/**
+ * How cdk-nag names a resource built by Fn::Join in an acknowledgement: literal parts as they are,
+ * intrinsic parts as JSON.
+ */
+export function nagResource(scope: Construct, value: string): string {
+  const resolved = Stack.of(scope).resolve(value) as unknown;
+  const part = (p: unknown): string => {
+    if (typeof p === 'string') return p;
+    const ref = (p as { Ref?: string }).Ref;
+    if (typeof ref === 'string') return `<${ref}>`;
+    const att = (p as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+    if (att) return `<${att[0]}.${att[1]}>`;
+    return JSON.stringify(p);
+  };
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  return join ? join[1].map(part).join(join[0]) : part(resolved);
 }
 
 /** A condition with a fixed logical id. */

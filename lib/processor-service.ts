@@ -7,6 +7,8 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import type { OptionalEgress } from './egress.js';
+import { leastEgressSecurityGroup } from './egress.js';
 import { APPLICATION_PROPERTIES_ENV, PROCESSOR_METRICS } from '../common/properties/index.js';
 import { HEALTH_CHECK_PORT } from './runtime-properties.js';
 
@@ -15,6 +17,9 @@ export const HEALTH_CHECK_COMMAND = `node -e "fetch('http://127.0.0.1:${HEALTH_C
 
 /** Fargate's longest stop timeout: time between SIGTERM and SIGKILL for the final checkpoint. */
 export const STOP_TIMEOUT = Duration.seconds(120);
+
+/** The task volume mounted at /tmp (the root filesystem is read-only). */
+export const TMP_VOLUME = 'tmp';
 
 /** Consumer lag (ms) above which the service adds tasks, and below which it removes them. */
 export const SCALING_LAG_MS = { scaleIn: 10_000, scaleOut: 60_000, scaleOutFast: 300_000 } as const;
@@ -46,15 +51,20 @@ export interface ProcessorServiceProps {
    */
   readonly memoryMiB?: number;
   /**
-   * Tasks to run, and the minimum of the auto scaling (a number or a token).
+   * Tasks the service runs at least (and starts with): the minimum of the auto scaling (a number or a token).
    * @default 1
    */
-  readonly desiredCount?: number;
+  readonly minCount?: number;
   /**
    * Maximum tasks of the auto scaling (a number or a token).
    * @default 4
    */
   readonly maxCount?: number;
+  /**
+   * Conditions of the optional egress rules (Kafka, OpenSearch ports).
+   * @default - HTTPS (443) only
+   */
+  readonly egress?: OptionalEgress;
   /**
    * Retention of the processor's log group.
    * @default logs.RetentionDays.ONE_MONTH
@@ -64,8 +74,9 @@ export interface ProcessorServiceProps {
 
 /**
  * The processor as a Fargate service, the managed-Flink equivalent: Container Insights, private
- * subnets, circuit breaker with rollback, health check, graceful stop, and auto scaling on the
- * consumer lag the processor reports (MillisBehindLatest, Maximum).
+ * subnets, least egress, a read-only root filesystem, circuit breaker with rollback, rolling
+ * deployments, health check, graceful stop, and auto scaling between the minimum and maximum task
+ * counts on the consumer lag the processor reports (MillisBehindLatest, Maximum).
  */
 export class ProcessorService extends Construct {
   /** The cluster. */
@@ -85,15 +96,15 @@ export class ProcessorService extends Construct {
     super(scope, id);
     const cpu = props.cpu ?? 1024;
     const memoryMiB = props.memoryMiB ?? 2048;
-    const desiredCount = props.desiredCount ?? 1;
+    const minCount = props.minCount ?? 1;
     const maxCount = props.maxCount ?? 4;
-    for (const [name, value] of Object.entries({ cpu, memoryMiB, desiredCount, maxCount })) {
-      if (!Token.isUnresolved(value) && (!Number.isInteger(value) || value < (name === 'desiredCount' ? 0 : 1))) {
+    for (const [name, value] of Object.entries({ cpu, memoryMiB, minCount, maxCount })) {
+      if (!Token.isUnresolved(value) && (!Number.isInteger(value) || value < 1)) {
         throw new Error(`ProcessorService: ${name} must be a positive integer, got ${value}`);
       }
     }
-    if (!Token.isUnresolved(desiredCount) && !Token.isUnresolved(maxCount) && maxCount < desiredCount) {
-      throw new Error(`ProcessorService: maxCount (${maxCount}) must be at least desiredCount (${desiredCount})`);
+    if (!Token.isUnresolved(minCount) && !Token.isUnresolved(maxCount) && maxCount < minCount) {
+      throw new Error(`ProcessorService: maxCount (${maxCount}) must be at least minCount (${minCount})`);
     }
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: props.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -122,31 +133,36 @@ export class ProcessorService extends Construct {
         startPeriod: Duration.seconds(60),
       },
       stopTimeout: STOP_TIMEOUT,
-      readonlyRootFilesystem: false,
+      readonlyRootFilesystem: true,
     });
+    // The root filesystem is read-only; /tmp is a task volume (Fargate ephemeral storage) for whatever
+    // a dependency or Node.js itself writes there (diagnostic reports, temporary files).
+    this.taskDefinition.addVolume({ name: TMP_VOLUME });
+    this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: TMP_VOLUME, readOnly: false });
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason: 'The one plain environment variable, PROPERTIES_VERSION, holds no secret: it mirrors the (non-secret) stack parameters so a parameter change rolls the service; the properties themselves arrive as a secret from SSM.',
     });
 
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'streaming-etl processor tasks: no inbound, outbound to AWS endpoints and optional Kafka/OpenSearch',
-      allowAllOutbound: true,
-    });
+    const securityGroup = leastEgressSecurityGroup(
+      this,
+      'SecurityGroup',
+      props.vpc,
+      'streaming-etl processor tasks: no inbound; outbound HTTPS, and Kafka/OpenSearch ports only when configured',
+      props.egress,
+    );
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount,
+      desiredCount: minCount,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [securityGroup],
       assignPublicIp: false,
       circuitBreaker: { enable: true, rollback: true },
-      // Stop, then start (as a Flink stop-with-savepoint and restart): the old task takes its
-      // final checkpoint on SIGTERM before the new one takes the checkpoint lease and resumes
-      // from it. With both running at once, the new task would fence the old one mid-work.
-      minHealthyPercent: 0,
-      maxHealthyPercent: 100,
+      // Rolling: new tasks start before old ones stop. Tasks share the shards through leases; a
+      // stopping task checkpoints and releases its leases on SIGTERM, and the others take them.
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
       enableExecuteCommand: false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
@@ -158,7 +174,7 @@ export class ProcessorService extends Construct {
       statistic: cloudwatch.Stats.MAXIMUM,
       period: Duration.minutes(1),
     });
-    const scaling = this.service.autoScaleTaskCount({ minCapacity: desiredCount, maxCapacity: maxCount });
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: minCount, maxCapacity: maxCount });
     scaling.scaleOnMetric('ScaleOnLag', {
       metric: this.lagMetric,
       adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,

@@ -36,10 +36,10 @@ export const TABLE_NAME = 'trips';
 
 /** Properties of {@link Query}. */
 export interface QueryProps {
-  /** The bucket holding the output. */
+  /** The created bucket: Athena writes its query results there (under athena-results/). */
   readonly bucket: s3.IBucket;
-  /** The output prefix (OutputPrefix property, '' or ending in '/'; a token). */
-  readonly prefix: string;
+  /** The data's location, `s3://bucket/path/prefix/` (a token; see OutputLocation). */
+  readonly location: string;
   /** The Glue database name (a token or a literal of lower-case letters, digits, underscores). */
   readonly databaseName: string;
   /**
@@ -70,7 +70,7 @@ export class Query extends Construct {
     if (!Number.isInteger(lastYear) || lastYear < 2009 || lastYear > 9999) {
       throw new Error(`Query: lastYear must be an integer from 2009 to 9999, got ${lastYear}`);
     }
-    const location = Fn.join('', ['s3://', props.bucket.bucketName, '/', props.prefix]);
+    const location = props.location;
 
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,

@@ -6,13 +6,32 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import type { OptionalEgress } from './egress.js';
+import { leastEgressSecurityGroup } from './egress.js';
 
 /** Where the replay host installs the tool from. */
 export type ReplaySource =
   /** An S3 asset (zip) of this repository, uploaded by `cdk deploy`. */
   | { readonly kind: 'asset'; readonly asset: s3assets.Asset }
-  /** An https URL of a .tar.gz of this repository with one top-level folder (a GitHub archive). */
-  | { readonly kind: 'url'; readonly url: string };
+  /** An https URL of a .tar.gz of this repository with one top-level folder, and its SHA-256 (checked before use). */
+  | { readonly kind: 'url'; readonly url: string; readonly sha256: string };
+
+/** The unprivileged user that installs the replay tool's dependencies (npm never runs as root). */
+export const INSTALL_USER = 'etl-install';
+/** What Session Manager needs on the instance (the actions of AmazonSSMManagedInstanceCore without its ssm:GetParameter* on *). */
+export const SESSION_MANAGER_ACTIONS = [
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+] as const;
 
 /** The folder the replay tool is installed in on the host. */
 export const INSTALL_DIR = '/opt/streaming-etl';
@@ -31,6 +50,11 @@ export interface ReplayHostProps {
   readonly bucket: s3.IBucket;
   /** Where the tool's source comes from. */
   readonly source: ReplaySource;
+  /**
+   * Conditions of the optional egress rules (the replay tool can write to Kafka).
+   * @default - HTTPS (443) only
+   */
+  readonly egress?: OptionalEgress;
   /**
    * Instance type (a string or a token).
    * @default 't3.medium'
@@ -64,11 +88,11 @@ export class ReplayHost extends Construct {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'streaming-etl replay host: Session Manager, write the input stream, read the bucket',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'SessionManager', actions: [...SESSION_MANAGER_ACTIONS], resources: ['*'] }));
     Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, the only way onto the host (no SSH).',
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'The Session Manager agent actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel, ec2messages:*) support no resource-level permission; no parameter read is granted.',
     });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -104,24 +128,28 @@ export class ReplayHost extends Construct {
         localFile: '/tmp/streaming-etl.zip',
       });
       userData.addCommands(`unzip -q -o ${archive} -d ${INSTALL_DIR}`);
-      props.source.asset.grantRead(role);
-      for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*']) {
-        Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Action::${action}]`,
-          reason: 'Granted by Asset.grantRead on the CDK asset bucket, read-only, to download this repository\'s source archive.',
-        });
-      }
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]`,
-        reason: 'The CDK asset bucket holds the source archive under a content-hash key; read-only.',
-      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSourceAsset',
+          actions: ['s3:GetObject'],
+          resources: [props.source.asset.bucket.arnForObjects(props.source.asset.s3ObjectKey)],
+        }),
+      );
     } else {
-      userData.addCommands(`curl -fsSL --retry 5 '${props.source.url}' | tar -xz --strip-components=1 -C ${INSTALL_DIR}`);
+      userData.addCommands(
+        `curl -fsSL --retry 5 --proto '=https' -o /tmp/streaming-etl.tar.gz '${props.source.url}'`,
+        // The archive is used only when it is the pinned one.
+        `echo '${props.source.sha256}  /tmp/streaming-etl.tar.gz' | sha256sum --check --strict -`,
+        `tar -xzf /tmp/streaming-etl.tar.gz --strip-components=1 --no-same-owner -C ${INSTALL_DIR}`,
+      );
     }
     userData.addCommands(
+      `useradd --system --home-dir ${INSTALL_DIR} --shell /sbin/nologin ${INSTALL_USER}`,
+      `chown -R ${INSTALL_USER}: ${INSTALL_DIR}`,
       `cd ${INSTALL_DIR}`,
       // tsx (a runtime dependency) runs the replay tool from its TypeScript source: no build step.
-      'npm-22 ci --omit=dev --no-audit --no-fund',
+      // As an unprivileged user and without install scripts (package.json's allowScripts: none is needed).
+      `runuser -u ${INSTALL_USER} -- env HOME=${INSTALL_DIR} npm_config_cache=/tmp/${INSTALL_USER}-npm npm-22 ci --omit=dev --ignore-scripts --no-audit --no-fund`,
       "cat > /usr/local/bin/etl-replay <<'EOF'",
       '#!/bin/sh',
       `exec /usr/bin/node-22 ${INSTALL_DIR}/scripts/launch/etl-replay.mjs "$@"`,
@@ -129,11 +157,13 @@ export class ReplayHost extends Construct {
       'chmod 755 /usr/local/bin/etl-replay',
     );
 
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'streaming-etl replay host: no inbound (Session Manager), outbound for packages and AWS APIs',
-      allowAllOutbound: true,
-    });
+    const securityGroup = leastEgressSecurityGroup(
+      this,
+      'SecurityGroup',
+      props.vpc,
+      'streaming-etl replay host: no inbound (Session Manager); outbound HTTPS, and Kafka ports only when configured',
+      props.egress,
+    );
     const imageId = props.imageId ?? ec2.MachineImage.latestAmazonLinux2023().getImage(this).imageId;
     this.instance = new ec2.Instance(this, 'Instance', {
       vpc: props.vpc,

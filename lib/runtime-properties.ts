@@ -3,9 +3,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { CfnRule } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { PROPERTY_GROUP_ID, PROPERTY_NAMES, PROPERTY_SPECS } from '../common/properties/index.js';
 import type { PropertyName, PropertySpec } from '../common/properties/index.js';
+import { CANONICAL_KEY_PREFIX_PATTERN, CANONICAL_OUTPUT_BUCKET_PATTERN } from '../common/s3/index.js';
+import { integerRangePattern } from './integer-pattern.js';
 
 /** The port the processor serves GET /health on inside the task (the container health check calls it). */
 export const HEALTH_CHECK_PORT = 8080;
@@ -30,6 +33,46 @@ export interface RuntimePropertiesProps {
 
 /** Characters a property value may not contain: it is spliced into a JSON string by CloudFormation. */
 const NO_JSON_SPECIALS = '^[^"\\\\]*$';
+
+/** Ports of Kafka brokers the stack opens when Kafka is configured (MSK: plaintext, TLS, SASL/SCRAM, IAM). */
+export const KAFKA_PORTS = { from: 9092, to: 9098 } as const;
+/** The port of a self-managed OpenSearch node the stack opens when OutputElasticsearchEndpoint is set (443 is always open). */
+export const OPENSEARCH_HTTP_PORT = 9200;
+
+const HOST = '[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?';
+const KAFKA_SERVER = `${HOST}:909[2-8]`;
+/**
+ * Patterns of the properties the stack constrains beyond their type, each a subset of what the
+ * processor accepts (processor/config): the S3 location in its canonical forms (common/s3), Kafka
+ * host:port lists on the broker ports the security group opens, and OpenSearch URLs on 443 or 9200.
+ */
+export const PROPERTY_PATTERNS: Readonly<Partial<Record<PropertyName, { readonly pattern: string; readonly constraint: string }>>> = {
+  OutputBucket: {
+    pattern: `^(|-|${CANONICAL_OUTPUT_BUCKET_PATTERN})$`,
+    constraint: "empty (the created bucket), '-' (no S3 output), a bucket name, or s3://bucket/path/ (path segments ending in '/')",
+  },
+  OutputPrefix: { pattern: `^${CANONICAL_KEY_PREFIX_PATTERN}$`, constraint: "'/' (the bucket or path root) or a prefix such as parquet/ (segments ending in '/')" },
+  OutputErrorPrefix: { pattern: `^${CANONICAL_KEY_PREFIX_PATTERN}$`, constraint: "'/' or a prefix such as errors/ (segments ending in '/')" },
+  InputKafkaBootstrapServers: { pattern: `^(${KAFKA_SERVER}(,${KAFKA_SERVER})*)?$`, constraint: 'empty or comma-separated host:port pairs on ports 9092-9098' },
+  OutputKafkaBootstrapServers: { pattern: `^(${KAFKA_SERVER}(,${KAFKA_SERVER})*)?$`, constraint: 'empty or comma-separated host:port pairs on ports 9092-9098' },
+  InputKafkaTopic: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a Kafka topic name: letters, digits, ".", "_" or "-"' },
+  OutputKafkaTopic: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a Kafka topic name: letters, digits, ".", "_" or "-"' },
+  InputKafkaGroupId: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a consumer group id: letters, digits, ".", "_" or "-"' },
+  OutputElasticsearchEndpoint: {
+    pattern: `^(https://${HOST}(:(443|${OPENSEARCH_HTTP_PORT}))?/?|http://${HOST}:${OPENSEARCH_HTTP_PORT}/?)?$`,
+    constraint: `empty, https://host (port 443 or ${OPENSEARCH_HTTP_PORT}) or http://host:${OPENSEARCH_HTTP_PORT}`,
+  },
+};
+
+/** What a property needs in the cloud, added to its catalogue description in the parameter's description. */
+const CLOUD_NOTES: Readonly<Partial<Record<PropertyName, string>>> = {
+  InputKafkaBootstrapServers: `Needs InputKafkaTopic (and InputKinesisStream empty). Brokers on ports ${KAFKA_PORTS.from}-${KAFKA_PORTS.to}, reachable from the VPC (the security group opens these ports only when a bootstrap-servers property is set); for MSK with IAM auth also set MskClusterArn.`,
+  InputKafkaTopic: 'Needs InputKafkaBootstrapServers; then the created stream is not read.',
+  OutputKafkaBootstrapServers: `Needs OutputKafkaTopic. Brokers on ports ${KAFKA_PORTS.from}-${KAFKA_PORTS.to}, reachable from the VPC; for MSK with IAM auth also set MskClusterArn.`,
+  OutputKafkaTopic: 'Needs OutputKafkaBootstrapServers.',
+  OutputElasticsearchEndpoint: `An https:// endpoint (port 443) of a domain reachable from the VPC, or http(s)://host:${OPENSEARCH_HTTP_PORT}; for an Amazon OpenSearch domain also set OpenSearchDomainArn (the task role signs with SigV4).`,
+  OutputKinesisStream: 'A stream in this account and region; the task role may write only to it.',
+};
 
 /**
  * The processor's runtime properties in the cloud: one CloudFormation parameter per entry of the
@@ -65,6 +108,12 @@ export class RuntimeProperties extends Construct {
   readonly hasOpenSearchEndpoint: CfnCondition;
   /** True when either Kafka bootstrap-servers property is set. */
   readonly usesKafka: CfnCondition;
+  /** True when OutputBucket is empty (the created bucket). */
+  readonly useCreatedBucket: CfnCondition;
+  /** True when OutputBucket is '-' (no S3 output). */
+  readonly noBucket: CfnCondition;
+  /** The console label of each property's parameter, by name. */
+  readonly labels: Readonly<Record<string, string>>;
   /** The property names grouped as in the catalogue, for the console's parameter groups. */
   readonly groups: ReadonlyMap<PropertySpec['group'], readonly string[]>;
 
@@ -112,6 +161,27 @@ export class RuntimeProperties extends Construct {
     this.hasCustomInputStream = condition('HasCustomInputStream', isSet('InputKinesisStream'));
     const useCreatedBucket = condition('UseCreatedOutputBucket', isEmpty('OutputBucket'));
     const noBucket = condition('OutputBucketDisabled', Fn.conditionEquals(ref('OutputBucket'), NO_BUCKET));
+    this.useCreatedBucket = useCreatedBucket;
+    this.noBucket = noBucket;
+    this.labels = Object.fromEntries(Object.keys(parameters).map((name) => [name, label(name)]));
+
+    // Rules: what the processor would refuse between properties, refused before anything is created.
+    const rule = (rid: string, assertion: ReturnType<typeof Fn.conditionEquals>, text: string, when?: ReturnType<typeof Fn.conditionEquals>) => {
+      new CfnRule(this, rid, { ...(when ? { ruleCondition: when } : {}), assertions: [{ assert: assertion, assertDescription: text }] }).overrideLogicalId(rid);
+    };
+    const setIn = (name: PropertyName) => Fn.conditionNot(Fn.conditionEquals(ref(name), ''));
+    rule('OneSource', Fn.conditionNot(Fn.conditionAnd(setIn('InputKinesisStream'), setIn('InputKafkaTopic'))), 'Set InputKinesisStream or InputKafkaTopic, not both: the processor reads exactly one source.');
+    for (const [topic, servers] of [['InputKafkaTopic', 'InputKafkaBootstrapServers'], ['OutputKafkaTopic', 'OutputKafkaBootstrapServers']] as const) {
+      rule(`${topic}NeedsServers`, setIn(servers), `${topic} needs ${servers} (a Kafka topic needs both).`, setIn(topic));
+      rule(`${servers}NeedTopic`, setIn(topic), `${servers} needs ${topic} (a Kafka topic needs both).`, setIn(servers));
+    }
+    rule(
+      'AtTimestampNeedsTimestamp',
+      setIn('InputStreamInitialTimestamp'),
+      'InputStreamInitalPosition AT_TIMESTAMP needs InputStreamInitialTimestamp (an ISO-8601 time).',
+      Fn.conditionEquals(ref('InputStreamInitalPosition'), 'AT_TIMESTAMP'),
+    );
+    rule('ErrorPrefixDiffersFromDataPrefix', Fn.conditionNot(Fn.conditionEquals(ref('OutputPrefix'), ref('OutputErrorPrefix'))), 'OutputErrorPrefix must differ from OutputPrefix, or dead letters mix with the data.');
     this.useCreatedCheckpointTable = condition('UseCreatedCheckpointTable', isEmpty('CheckpointTable'));
     this.hasOutputKinesisStream = condition('HasOutputKinesisStream', isSet('OutputKinesisStream'));
     this.hasOpenSearchEndpoint = condition('HasOpenSearchEndpoint', isSet('OutputElasticsearchEndpoint'));
@@ -179,23 +249,33 @@ function parameterOptions(spec: PropertySpec): ConstructorParameters<typeof CfnP
   if (spec.name === 'InputKinesisStream') {
     notes.push('Empty: the stream this stack creates (unless InputKafkaTopic is set). The name of another stream in this account and region also works (the task role is granted read on it).');
   } else if (spec.name === 'OutputBucket') {
-    notes.push(`Empty: the bucket this stack creates (the task role may write only there); '${NO_BUCKET}': no S3 output.`);
+    notes.push(`Empty: the bucket this stack creates. '${NO_BUCKET}': no S3 output. Another bucket or s3://bucket/path/ also works; the task role may write only under the path's OutputPrefix and OutputErrorPrefix, and the Glue table follows the path.`);
   } else if (spec.name === 'CheckpointTable') {
-    notes.push('Empty: the table this stack creates. Another table name in this account and region also works; the task role is granted on it.');
+    notes.push('Empty: the lease table this stack creates (retained on stack deletion). Another table in this account and region works if it has the same keys (partition key application, sort key leaseKey, strings); the task role is granted on it.');
   } else if (spec.default === undefined) {
     notes.push('Empty: unset.');
   }
+  const cloud = CLOUD_NOTES[spec.name as PropertyName];
+  if (cloud) notes.push(cloud);
   const description = [spec.description, ...notes].join(' ');
   const defaultValue = spec.default ?? '';
   switch (spec.type) {
     case 'integer':
+      // The range is in the pattern itself: CloudFormation's MinValue/MaxValue would allow 1.5.
+      return {
+        type: 'String',
+        default: defaultValue,
+        description: `${description}${rangeText(spec) ? ` Range:${rangeText(spec)}.` : ''}`,
+        allowedPattern: `^${spec.default === undefined ? '(' : ''}${integerRangePattern(spec.min ?? 0, spec.max)}${spec.default === undefined ? ')?' : ''}$`,
+        constraintDescription: `an integer${rangeText(spec) || ' of at least 0'}`,
+      };
     case 'number':
       return {
         type: 'String',
         default: defaultValue,
         description: `${description}${rangeText(spec) ? ` Range:${rangeText(spec)}.` : ''}`,
-        allowedPattern: spec.type === 'integer' ? '^-?[0-9]*$' : '^(-?[0-9]+(\\.[0-9]+)?)?$',
-        constraintDescription: `${spec.type === 'integer' ? 'an integer' : 'a number'}${rangeText(spec)}`,
+        allowedPattern: '^(-?[0-9]+(\\.[0-9]+)?)?$',
+        constraintDescription: `a number${rangeText(spec)}`,
       };
     case 'boolean':
       return { type: 'String', default: defaultValue, description, allowedValues: ['true', 'false'] };
@@ -206,15 +286,24 @@ function parameterOptions(spec: PropertySpec): ConstructorParameters<typeof CfnP
         description,
         allowedValues: [...(spec.default === undefined ? [''] : []), ...(spec.values ?? [])],
       };
-    case 'string':
+    case 'string': {
+      const special = PROPERTY_PATTERNS[spec.name as PropertyName];
       return {
         type: 'String',
         default: defaultValue,
-        description: `${description} No double quotes or backslashes.`,
-        allowedPattern: NO_JSON_SPECIALS,
-        constraintDescription: 'a value without double quotes or backslashes',
+        description: special ? description : `${description} No double quotes or backslashes.`,
+        allowedPattern: special?.pattern ?? NO_JSON_SPECIALS,
+        constraintDescription: special?.constraint ?? 'a value without double quotes or backslashes',
       };
+    }
   }
+}
+
+/** A console label from a property name: `InputKinesisStream` -> `Input Kinesis stream (InputKinesisStream)`. */
+function label(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
+  const text = words.map((w, i) => (i === 0 || /^[A-Z]{2,}/.test(w) || ['Kinesis', 'Kafka', 'Parquet', 'Elasticsearch', 'Mb'].includes(w) ? w : w.toLowerCase())).join(' ');
+  return `${text} (${name})`;
 }
 
 function rangeText(spec: PropertySpec): string {

@@ -8,6 +8,12 @@ import { Construct } from 'constructs';
 /** The S3 request-metrics filter id the dashboard reads (S3 publishes request metrics only with one). */
 export const BUCKET_METRICS_FILTER_ID = 'EntireBucket';
 
+/**
+ * The key schema of the lease table (KCL style): one item per lease, keyed by the application and
+ * the lease (a shard, or the application's checkpoint), with expired items removed by TTL.
+ */
+export const LEASE_TABLE_KEY = { partition: 'application', sort: 'leaseKey', ttl: 'expiresAt' } as const;
+
 /** Properties of {@link Storage}. */
 export interface StorageProps {
   /**
@@ -36,7 +42,7 @@ export interface StorageProps {
 /**
  * Where the data lives: the input Kinesis stream (encrypted), the output bucket (encrypted, TLS
  * only, versioned, access-logged, incomplete multipart uploads aborted after 7 days) and the
- * DynamoDB table of checkpoints and shard leases.
+ * DynamoDB lease table of checkpoints and shard leases; all three are retained when the stack is deleted.
  */
 export class Storage extends Construct {
   /** The input stream the replay tool writes and the processor reads. */
@@ -45,7 +51,7 @@ export class Storage extends Construct {
   readonly bucket: s3.Bucket;
   /** The bucket receiving the output bucket's server access logs. */
   readonly accessLogsBucket: s3.Bucket;
-  /** The checkpoint/lease table (partition key `key`, string). */
+  /** The checkpoint/lease table: partition key `application`, sort key `leaseKey` (strings), TTL on `expiresAt`. */
   readonly checkpointTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
@@ -105,12 +111,15 @@ export class Storage extends Construct {
     });
 
     this.checkpointTable = new dynamodb.Table(this, 'CheckpointTable', {
-      partitionKey: { name: 'key', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: LEASE_TABLE_KEY.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEASE_TABLE_KEY.sort, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Checkpoints are worthless without the stream and bucket they point into.
-      removalPolicy: RemovalPolicy.DESTROY,
+      timeToLiveAttribute: LEASE_TABLE_KEY.ttl,
+      // Like the stream and the bucket: the checkpoints say which output is committed, so deleting the
+      // stack must not lose them while the output they describe is kept.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
   }
 }

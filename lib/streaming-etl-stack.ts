@@ -1,22 +1,23 @@
 import * as path from 'node:path';
-import { CfnOutput, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Dashboard } from './dashboard.js';
+import { ImageBuild } from './image-build.js';
 import { Network } from './network.js';
+import { OutputLocation } from './output-location.js';
 import { ProcessorRole } from './processor-role.js';
 import { ProcessorService } from './processor-service.js';
 import { Query } from './query.js';
 import { ReplayHost } from './replay-host.js';
 import type { ReplaySource } from './replay-host.js';
 import { RuntimeProperties } from './runtime-properties.js';
-import { INFRASTRUCTURE_GROUP, StackParameters } from './stack-parameters.js';
-import type { ImageSource } from './stack-parameters.js';
+import { StackParameters } from './stack-parameters.js';
+import type { ImageSource, PinnedSource } from './stack-parameters.js';
 import { Storage } from './storage.js';
 
 /** Files of the repository that neither the image nor the replay host's source archive needs. */
@@ -26,8 +27,9 @@ export const SOURCE_EXCLUDES = ['node_modules', 'cdk.out', 'dist', '.cache', '.g
 export interface StreamingEtlStackProps extends StackProps {
   /**
    * `asset` (for `cdk deploy`): the processor image is built from the repository's Dockerfile and
-   * the replay host gets the repository as an S3 asset. `parameter` (the one-click template): no
-   * assets at all; the image URI and a source archive URL are CloudFormation parameters.
+   * the replay host gets the repository as an S3 asset. `build` (the one-click template): no assets
+   * at all; the stack builds the image from the pinned source archive (or pulls a given image by
+   * digest) and the replay host installs from the same archive.
    * @default 'asset'
    */
   readonly imageSource?: ImageSource;
@@ -37,23 +39,25 @@ export interface StreamingEtlStackProps extends StackProps {
    */
   readonly repoRoot?: string;
   /**
-   * Default of the ProcessorImageUri parameter (`imageSource: 'parameter'`).
-   * @default a placeholder to replace
+   * The pinned source archive (URL and SHA-256): the defaults of SourceArchiveUrl and SourceSha256.
+   * Required with `imageSource: 'build'`.
+   * @default - none
    */
-  readonly defaultImageUri?: string;
-  /**
-   * Default of the SourceArchiveUrl parameter (`imageSource: 'parameter'`).
-   * @default a placeholder to replace
-   */
-  readonly defaultSourceArchiveUrl?: string;
+  readonly source?: PinnedSource;
 }
 
+/** The console's parameter groups, in order: each a label and the parameters (logical ids) in it. */
+export type ParameterGroups = readonly { readonly label: string; readonly parameters: readonly string[] }[];
+
 /**
- * The streaming ETL pipeline: network, stream, bucket, checkpoint table, the processor on
- * Fargate configured from CloudFormation parameters, the replay host, the dashboard and the
- * query-ready Glue table. This class only wires the constructs of lib/.
+ * The streaming ETL pipeline: network, stream, bucket, lease table, the processor on Fargate
+ * configured from CloudFormation parameters, the replay host, the dashboard and the query-ready
+ * Glue table. This class only wires the constructs of lib/.
  */
 export class StreamingEtlStack extends Stack {
+  /** The console's parameter groups (also the template's AWS::CloudFormation::Interface). */
+  readonly parameterGroups: ParameterGroups;
+
   constructor(scope: Construct, id: string, props: StreamingEtlStackProps = {}) {
     super(scope, id, {
       description: 'streaming-etl: Kinesis -> processor on Fargate (managed-Flink equivalent) -> partitioned Parquet on S3, with replay host, dashboard and Athena table',
@@ -62,11 +66,7 @@ export class StreamingEtlStack extends Stack {
     const imageSource = props.imageSource ?? 'asset';
     const repoRoot = props.repoRoot ?? path.resolve(import.meta.dirname, '..');
 
-    const params = new StackParameters(this, 'Parameters', {
-      imageSource,
-      defaultImageUri: props.defaultImageUri,
-      defaultSourceArchiveUrl: props.defaultSourceArchiveUrl,
-    });
+    const params = new StackParameters(this, 'Parameters', { imageSource, source: props.source });
     const network = new Network(this, 'Network', { natGateways: params.natGateways.valueAsString });
     const storage = new Storage(this, 'Storage', {
       shardCount: params.shardCount.valueAsNumber,
@@ -78,10 +78,18 @@ export class StreamingEtlStack extends Stack {
       bucket: storage.bucket,
       checkpointTable: storage.checkpointTable,
     });
+    const location = new OutputLocation(this, 'Output', {
+      createdBucket: storage.bucket,
+      outputBucket: properties.parameter('OutputBucket').valueAsString,
+      outputPrefix: properties.parameter('OutputPrefix').valueAsString,
+      errorPrefix: properties.parameter('OutputErrorPrefix').valueAsString,
+      useCreatedBucket: properties.useCreatedBucket,
+      noBucket: properties.noBucket,
+    });
     const role = new ProcessorRole(this, 'ProcessorRole', {
       properties,
       stream: storage.stream,
-      bucket: storage.bucket,
+      location,
       checkpointTable: storage.checkpointTable,
       openSearchDomainArn: params.openSearchDomainArn.valueAsString,
       hasOpenSearchDomain: params.hasOpenSearchDomain,
@@ -89,10 +97,20 @@ export class StreamingEtlStack extends Stack {
       hasMskCluster: params.hasMskCluster,
     });
 
-    const image =
-      imageSource === 'asset'
-        ? ecs.ContainerImage.fromAsset(repoRoot, { platform: Platform.LINUX_AMD64, exclude: SOURCE_EXCLUDES })
-        : ecs.ContainerImage.fromRegistry(required(params.processorImageUri).valueAsString);
+    let image: ecs.ContainerImage;
+    let build: ImageBuild | undefined;
+    if (imageSource === 'asset') {
+      image = ecs.ContainerImage.fromAsset(repoRoot, { platform: Platform.LINUX_AMD64, exclude: SOURCE_EXCLUDES });
+    } else {
+      build = new ImageBuild(this, 'ImageBuild', {
+        sourceUrl: required(params.sourceArchiveUrl).valueAsString,
+        sourceSha256: required(params.sourceSha256).valueAsString,
+        condition: required(params.buildsImage),
+      });
+      image = ecs.ContainerImage.fromRegistry(
+        Fn.conditionIf(required(params.buildsImage).logicalId, build.imageUri, required(params.processorImageUri).valueAsString).toString(),
+      );
+    }
     const processor = new ProcessorService(this, 'Processor', {
       vpc: network.vpc,
       image,
@@ -103,24 +121,33 @@ export class StreamingEtlStack extends Stack {
       applicationName: properties.value('ApplicationName'),
       cpu: Token.asNumber(params.taskCpu.valueAsString),
       memoryMiB: Token.asNumber(params.taskMemory.valueAsString),
-      desiredCount: params.desiredCount.valueAsNumber,
+      minCount: params.minTaskCount.valueAsNumber,
       maxCount: params.maxTaskCount.valueAsNumber,
+      egress: { kafka: properties.usesKafka, openSearch: properties.hasOpenSearchEndpoint },
     });
     const executionRole = processor.taskDefinition.obtainExecutionRole();
-    if (imageSource === 'parameter') {
-      // A private ECR image in this account needs these; a public image needs none (harmless).
+    if (build && params.processorImageUri && params.buildsImage) {
+      // Pull only the processor's repository: the one the stack builds into, or the given image's
+      // (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:…). The padding keeps every
+      // Fn::Select in range even while ProcessorImageUri is empty.
+      const given = params.processorImageUri.valueAsString;
+      const field = (separator: string, index: number, text: string) => Fn.select(index, Fn.split(separator, Fn.join('', [text, separator.repeat(index + 1)])));
+      const givenRepositoryArn = Fn.join('', [
+        `arn:${this.partition}:ecr:`,
+        field('.', 3, given),
+        ':',
+        field('.', 0, given),
+        ':repository/',
+        field('@', 0, field('.amazonaws.com/', 1, given)),
+      ]);
       executionRole.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'PullProcessorImage',
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-          resources: [`arn:${this.partition}:ecr:${this.region}:${this.account}:repository/*`],
+          resources: [Fn.conditionIf(params.buildsImage.logicalId, build.repository.repositoryArn, givenRepositoryArn).toString()],
         }),
       );
       executionRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
-      Validations.of(executionRole).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]',
-        reason: 'The repository is only known at deploy time (ProcessorImageUri); pulls are limited to this account and region.',
-      });
     }
     Validations.of(executionRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -130,7 +157,7 @@ export class StreamingEtlStack extends Stack {
     const source: ReplaySource =
       imageSource === 'asset'
         ? { kind: 'asset', asset: new s3assets.Asset(this, 'SourceArchive', { path: repoRoot, exclude: [...SOURCE_EXCLUDES, 'Dockerfile', '.dockerignore'] }) }
-        : { kind: 'url', url: required(params.sourceArchiveUrl).valueAsString };
+        : { kind: 'url', url: required(params.sourceArchiveUrl).valueAsString, sha256: required(params.sourceSha256).valueAsString };
     const replayHost = new ReplayHost(this, 'ReplayHost', {
       vpc: network.vpc,
       stream: storage.stream,
@@ -138,6 +165,7 @@ export class StreamingEtlStack extends Stack {
       source,
       instanceType: params.replayInstanceType.valueAsString,
       imageId: params.replayHostImage.valueAsString,
+      egress: { kafka: properties.usesKafka },
     });
     const dashboard = new Dashboard(this, 'Dashboard', {
       stream: storage.stream,
@@ -148,26 +176,51 @@ export class StreamingEtlStack extends Stack {
     });
     const query = new Query(this, 'Query', {
       bucket: storage.bucket,
-      prefix: properties.value('OutputPrefix'),
+      location: location.dataUrl,
       databaseName: params.glueDatabaseName.valueAsString,
     });
 
-    const groups: { Label: { default: string }; Parameters: string[] }[] = [
-      { Label: { default: INFRASTRUCTURE_GROUP }, Parameters: [...params.parameterIds] },
-    ];
-    for (const [group, names] of properties.groups) groups.push({ Label: { default: `Processor: ${group}` }, Parameters: [...names] });
-    this.templateOptions.metadata = { 'AWS::CloudFormation::Interface': { ParameterGroups: groups } };
+    this.parameterGroups = parameterGroups(params, properties);
+    const labels: Record<string, { default: string }> = {};
+    for (const [name, text] of Object.entries({ ...params.labels, ...properties.labels })) labels[name] = { default: text };
+    this.templateOptions.metadata = {
+      'AWS::CloudFormation::Interface': {
+        ParameterGroups: this.parameterGroups.map((g) => ({ Label: { default: g.label }, Parameters: [...g.parameters] })),
+        ParameterLabels: labels,
+      },
+    };
 
-    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    const output = (oid: string, value: string, description: string) => new CfnOutput(this, oid, { value, description });
     output('ReplayCommand', replayHost.replayCommand, 'Paste into a Session Manager session on the replay host (ReplayHostSession): replays the bundled taxi sample into the stream');
     output('ReplayHostSession', replayHost.sessionUrl, 'Opens a Session Manager session on the replay host');
     output('DashboardUrl', dashboard.url, 'The pipeline\'s CloudWatch dashboard');
     output('OutputBucketName', storage.bucket.bucketName, 'The created output bucket');
-    output('OutputLocation', `s3://${storage.bucket.bucketName}/${properties.value('OutputPrefix')}`, 'Where the Parquet output lands (dead letters under errors/)');
+    output('OutputLocation', location.dataUrl, 'Where the Parquet output lands (dead letters under OutputErrorPrefix)');
     output('StreamName', storage.stream.streamName, 'The created input stream');
     output('AthenaWorkGroup', query.workGroup.ref, 'The Athena workgroup (results go to the bucket under athena-results/)');
     output('AthenaQuery', query.exampleQuery, 'An example Athena query over the output (run it in the AthenaWorkGroup)');
   }
+}
+
+/** The console layout: what a person fills in first comes first. */
+function parameterGroups(params: StackParameters, properties: RuntimeProperties): ParameterGroups {
+  const groupOf = (name: string) => [...(properties.groups.get(name as never) ?? [])];
+  const existing = (ids: (string | undefined)[]) => ids.filter((x): x is string => x !== undefined && x in { ...params.labels, ...properties.labels });
+  const groups: { label: string; parameters: string[] }[] = [
+    { label: 'Source code and processor image', parameters: existing(['SourceArchiveUrl', 'SourceSha256', 'ProcessorImageUri']) },
+    { label: 'Input stream', parameters: existing(['StreamMode', 'ShardCount', ...groupOf('Source'), 'MskClusterArn']) },
+    { label: 'Output: S3 (Parquet) and Athena', parameters: existing([...groupOf('S3 sink'), 'GlueDatabaseName']) },
+    { label: 'Checkpoints', parameters: groupOf('Checkpoints') },
+    { label: 'Processor tasks', parameters: existing(['TaskCpu', 'TaskMemory', 'MinTaskCount', 'MaxTaskCount']) },
+    { label: 'Output: Kinesis stream (optional)', parameters: groupOf('Kinesis sink') },
+    { label: 'Output: OpenSearch (optional)', parameters: existing([...groupOf('OpenSearch sink'), 'OpenSearchDomainArn']) },
+    { label: 'Output: Kafka (optional)', parameters: groupOf('Kafka sink') },
+    { label: 'Output: discard (measuring)', parameters: groupOf('Discard sink') },
+    { label: 'Operations', parameters: groupOf('Operations') },
+    { label: 'Network', parameters: ['NatGateways'] },
+    { label: 'Replay host', parameters: ['ReplayInstanceType', 'ReplayHostImage'] },
+  ];
+  return groups.filter((g) => g.parameters.length > 0);
 }
 
 function required<T>(value: T | undefined): T {

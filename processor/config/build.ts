@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../../common/errors.js';
 import { PROPERTY_SPECS } from '../../common/properties/index.js';
+import { parseS3Location, s3OutputPrefixes } from '../../common/s3/index.js';
 import type { PropertyName, PropertySpec } from '../../common/properties/index.js';
 import { PartitionTemplateError } from './errors.js';
 import { compilePartitionTemplate } from './partition-template.js';
@@ -115,14 +116,15 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   }
   const bucketIn = str('OutputBucket');
   if (bucketIn !== undefined) {
-    const location = parseBucket(bucketIn);
+    const location = parseS3Location(bucketIn);
     if (typeof location === 'string') problem('OutputBucket', location);
     else {
+      const prefixes = s3OutputPrefixes(location, str('OutputPrefix') ?? '', str('OutputErrorPrefix') ?? '');
       const s3: S3SinkConfig = {
         kind: 's3',
         bucket: location.bucket,
-        prefix: joinKeyPrefix(location.path, str('OutputPrefix') ?? ''),
-        errorPrefix: joinKeyPrefix(location.path, str('OutputErrorPrefix') ?? ''),
+        prefix: prefixes.data,
+        errorPrefix: prefixes.errors,
         format: typed.get('ParquetConversion') === false ? 'json' : 'parquet',
         parquetEncoder: (str('ParquetEncoder') ?? 'parquet-wasm') as S3SinkConfig['parquetEncoder'],
         parquetCompression: (str('ParquetCompression') ?? 'SNAPPY') as S3SinkConfig['parquetCompression'],
@@ -354,49 +356,6 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * OutputBucket as a bucket and a key path: a bucket name, or `s3://bucket/path/`. A string is what
- * was expected instead.
- */
-export function parseBucket(value: string): { bucket: string; path: string } | string {
-  let bucket = value;
-  let path = '';
-  const url = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(value);
-  if (url) {
-    bucket = url[1] ?? '';
-    path = url[2] ?? '';
-  } else if (value.includes('/') || value.includes(':')) {
-    return 'expected a bucket name or an s3://bucket/prefix/ path';
-  }
-  const invalid = bucketNameProblem(bucket);
-  return invalid === undefined ? { bucket, path } : `${invalid}${url ? ` (the bucket of an s3://bucket/prefix/ path)` : ''}`;
-}
-
-/** What is wrong with an S3 (general purpose) bucket name, by the S3 naming rules; undefined when nothing. */
-export function bucketNameProblem(name: string): string | undefined {
-  const rules = 'a bucket name of 3 to 63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit';
-  if (name.length < 3 || name.length > 63) return `expected ${rules} (this one has ${name.length} characters)`;
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return `expected ${rules}`;
-  if (name.includes('..')) return 'expected a bucket name without two adjacent periods';
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'expected a bucket name, not an IP address';
-  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'expected a bucket name not starting with the reserved xn--, sthree- or amzn-s3-demo-';
-  if (/(-s3alias|--ol-s3|\.mrap)$/.test(name)) return 'expected a bucket name not ending with the reserved -s3alias, --ol-s3 or .mrap';
-  return undefined;
-}
-
-/**
- * Joins key-prefix pieces: runs of '/' collapse, no leading '/', and the result is '' or ends in '/'.
- * (`data` + `parquet` → `data/parquet/`; '' + '/' → ''.)
- */
-export function joinKeyPrefix(...pieces: readonly string[]): string {
-  const joined = pieces
-    .join('/')
-    .split('/')
-    .filter((segment) => segment !== '')
-    .join('/');
-  return joined === '' ? '' : `${joined}/`;
 }
 
 /** The property that switches each optional sink on; its group's other properties do nothing without it. */

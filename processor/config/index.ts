@@ -1,4 +1,4 @@
-export { buildConfig, bucketNameProblem, joinKeyPrefix, parseBucket, parseIsoTimestamp, parseTyped } from './build.js';
+export { buildConfig, parseIsoTimestamp, parseTyped } from './build.js';
 export type { BuildConfigOptions, BuiltConfig } from './build.js';
 export { PartitionTemplateError, PartitionValueError } from './errors.js';
 export { PRECEDENCE_TEXT, processorHelp } from './help.js';

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { synthesizeOneClickTemplate } from '../../scripts/template.js';
-import { REPO_ROOT, synthesize } from './fixtures.js';
+import { REPO_ROOT, releaseSource, synthesize } from './fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'streaming-etl-cfn-lint-'));
 const deployTemplate = path.join(dir, 'StreamingEtl.deploy.template.json');
 const oneClickTemplate = path.join(dir, 'StreamingEtl.template.json');
 writeFileSync(deployTemplate, JSON.stringify(synthesize({ imageSource: 'asset' }).json, null, 1));
-writeFileSync(oneClickTemplate, JSON.stringify(synthesizeOneClickTemplate(), null, 1));
+writeFileSync(oneClickTemplate, JSON.stringify(synthesizeOneClickTemplate(releaseSource()), null, 1));
 
 function cfnLint(...files: string[]): { status: number | null; lines: string[]; stderr: string } {
   const r = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'cfn-lint.sh'), ...files], { encoding: 'utf8', timeout: 600_000 });

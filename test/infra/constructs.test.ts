@@ -57,12 +57,15 @@ describe('construct validation', () => {
     const { s, props } = base();
     const required = { image: undefined as never, taskRole: undefined as never, propertiesParameter: undefined as never, propertiesVersion: 'v', metricsNamespace: 'n', applicationName: 'a' };
     assert.throws(() => new ProcessorService(s, 'P', { ...props, ...required, cpu: 1.5 }), /cpu must be a positive integer, got 1\.5/);
-    assert.throws(() => new ProcessorService(s, 'Q', { ...props, ...required, desiredCount: 3, maxCount: 2 }), /maxCount \(2\) must be at least desiredCount \(3\)/);
+    assert.throws(() => new ProcessorService(s, 'Q', { ...props, ...required, minCount: 3, maxCount: 2 }), /maxCount \(2\) must be at least minCount \(3\)/);
   });
 
   test('Dashboard: period in whole minutes; Query: lastYear in range; StackParameters: imageSource known', () => {
     assert.throws(() => new Dashboard(stack(), 'D', { period: Duration.seconds(90) } as never), /period must be a whole number of minutes, got 1 minute 30 seconds/);
     assert.throws(() => new Query(stack(), 'Q', { lastYear: 1999 } as never), /lastYear must be an integer from 2009 to 9999, got 1999/);
-    assert.throws(() => new StackParameters(stack(), 'P', { imageSource: 'docker' as ImageSource }), /imageSource must be 'asset' or 'parameter', got 'docker'/);
+    assert.throws(() => new StackParameters(stack(), 'P', { imageSource: 'docker' as ImageSource }), /imageSource must be 'asset' or 'build', got 'docker'/);
+    assert.throws(() => new StackParameters(stack(), 'P', { imageSource: 'build' }), /imageSource 'build' needs source/);
+    assert.throws(() => new StackParameters(stack(), 'P', { imageSource: 'build', source: { url: 'http://x.net/a.tar.gz', sha256: 'a'.repeat(64) } }), /source\.url must be an https URL of a \.tar\.gz, got 'http:\/\/x\.net\/a\.tar\.gz'/);
+    assert.throws(() => new StackParameters(stack(), 'P', { imageSource: 'build', source: { url: 'https://x.net/a.tar.gz', sha256: 'abc' } }), /source\.sha256 must be 64 lower-case hex digits, got 'abc'/);
   });
 });

@@ -11,6 +11,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { StackProps } from 'aws-cdk-lib';
 import { StreamingEtlStack } from '../../lib/streaming-etl-stack.js';
 import type { StreamingEtlStackProps } from '../../lib/streaming-etl-stack.js';
+import type { PinnedSource } from '../../lib/stack-parameters.js';
+import { archiveSource } from '../../scripts/template.js';
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -18,6 +20,27 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The context of cdk.json (the feature flags `cdk synth` uses). */
 export function cdkContext(): Record<string, unknown> {
   return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+}
+
+/**
+ * The pinned source of the one-click variant in tests: what a release would publish, i.e. an https
+ * URL and the SHA-256 of a real `git archive` (made once per test file by {@link releaseSource}).
+ */
+export const RELEASE_URL = 'https://github.com/streaming-etl/streaming-etl/releases/download/v0.1.0/streaming-etl-source.tar.gz';
+
+let released: PinnedSource | undefined;
+/** The source a release of HEAD would pin: {@link RELEASE_URL} and the SHA-256 of `git archive HEAD` (as scripts/template.ts makes it). */
+export function releaseSource(): PinnedSource {
+  if (!released) {
+    const sha256 = archiveSource('HEAD', path.join(mkdtempSync(path.join(tmpdir(), 'streaming-etl-release-')), 'source.tar.gz'));
+    released = { url: RELEASE_URL, sha256 };
+  }
+  return released;
+}
+
+/** The props of the one-click variant (`imageSource: 'build'` with {@link releaseSource}). */
+export function oneClickProps(): StreamingEtlStackProps {
+  return { imageSource: 'build', source: releaseSource() };
 }
 
 /** A new app with the cdk.json context, asset staging off (hashing only) and the built-in validation off (cfn-lint covers it). */
@@ -50,9 +73,10 @@ export function synthesize(props: StreamingEtlStackProps & StackProps = {}): Syn
 export interface CfnTemplate {
   Parameters: Record<string, { Type: string; Default?: unknown; Description?: string; AllowedValues?: unknown[]; AllowedPattern?: string; MinValue?: unknown; MaxValue?: unknown }>;
   Conditions: Record<string, unknown>;
-  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Condition?: string; Metadata?: unknown }>;
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Condition?: string; Metadata?: unknown; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string | string[] }>;
   Outputs: Record<string, { Value: unknown; Description?: string }>;
-  Rules?: Record<string, unknown>;
+  Rules?: Record<string, { RuleCondition?: unknown; Assertions: { Assert: unknown; AssertDescription: string }[] }>;
+  Metadata?: Record<string, unknown>;
 }
 
 /** Logical ids of the resources of a type. */
@@ -92,8 +116,34 @@ export class Evaluator {
     if (o['Fn::Not']) return !this.#bool(o['Fn::Not'][0]);
     if (o['Fn::And']) return o['Fn::And'].every((x) => this.#bool(x));
     if (o['Fn::Or']) return o['Fn::Or'].some((x) => this.#bool(x));
+    if (o['Fn::Contains']) return (this.value(o['Fn::Contains'][0]) as unknown[]).map(String).includes(String(this.value(o['Fn::Contains'][1])));
     if (typeof (e as { Condition?: string }).Condition === 'string') return this.condition((e as { Condition: string }).Condition);
     throw new Error(`Evaluator: not a condition: ${JSON.stringify(e)}`);
+  }
+
+  /**
+   * What CloudFormation would refuse before creating anything: each parameter value against its
+   * AllowedValues, AllowedPattern and MinValue/MaxValue, then every Rule's assertions. Empty: accepted.
+   */
+  refusals(): string[] {
+    const out: string[] = [];
+    for (const [name, p] of Object.entries(this.#t.Parameters)) {
+      const v = this.#params[name] ?? '';
+      if (p.AllowedValues && !p.AllowedValues.map(String).includes(v)) out.push(`${name}: '${v}' not in AllowedValues`);
+      if (p.AllowedPattern !== undefined && !new RegExp(`^(?:${p.AllowedPattern})$`).test(v)) out.push(`${name}: '${v}' does not match AllowedPattern`);
+      if (p.Type === 'Number') {
+        const n = Number(v);
+        if (v.trim() === '' || Number.isNaN(n)) out.push(`${name}: '${v}' is not a number`);
+        if (p.MinValue !== undefined && n < Number(p.MinValue)) out.push(`${name}: ${v} below MinValue`);
+        if (p.MaxValue !== undefined && n > Number(p.MaxValue)) out.push(`${name}: ${v} above MaxValue`);
+      }
+    }
+    if (out.length > 0) return out;
+    for (const [name, rule] of Object.entries(this.#t.Rules ?? {})) {
+      if (rule.RuleCondition !== undefined && !this.#bool(rule.RuleCondition)) continue;
+      for (const a of rule.Assertions) if (!this.#bool(a.Assert)) out.push(`${name}: ${a.AssertDescription}`);
+    }
+    return out;
   }
 
   /** The value of an expression (strings, numbers, arrays and objects are evaluated deeply). */

@@ -13,9 +13,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { StreamingEtlStack } from '../../lib/streaming-etl-stack.js';
-import { newApp, synthesize } from './fixtures.js';
+import { newApp, oneClickProps, synthesize } from './fixtures.js';
 
-const variants = { asset: synthesize({ imageSource: 'asset' }), parameter: synthesize({ imageSource: 'parameter' }) };
+const variants = { asset: synthesize({ imageSource: 'asset' }), build: synthesize(oneClickProps()) };
 
 function findings(scope: IConstruct): string[] {
   const report = new AwsSolutionsChecks().validateScope(scope);
@@ -47,23 +47,29 @@ describe('cdk-nag AwsSolutions', () => {
   }
 
   test('the IAM wildcard acknowledgements are the expected ones, no more', () => {
-    const ids = [...new Set(acknowledgements(variants.asset.stack).map((a) => a.id.replace(/^annotation::/i, '')))].sort();
-    assert.deepEqual(
-      ids
+    const normalised = (stack: IConstruct) =>
+      [...new Set(acknowledgements(stack).map((a) => a.id.replace(/^annotation::/i, '')))]
         .filter((id) => id.startsWith('AwsSolutions-IAM5'))
         .map((id) => id.replace(/<[A-Za-z0-9]+\.Arn>/g, '<Bucket.Arn>'))
-        .sort(),
+        // The output location's grants: bucket/path/ (from OutputBucket) + OutputPrefix or OutputErrorPrefix.
+        .map((id) => id.replace(/s3:::\{"Fn::If":\["UseCreatedOutputBucket".*"(Output(?:Error)?PrefixIsRoot)".*\}\*\]$/, 's3:::<bucket/path/><$1>*]'))
+        .sort();
+    const shared = [
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<Bucket.Arn>/data/*]',
+      'AwsSolutions-IAM5[Resource::<OpenSearchDomainArn>/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<bucket/path/><OutputErrorPrefixIsRoot>*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<bucket/path/><OutputPrefixIsRoot>*]',
+      'AwsSolutions-IAM5[Resource::{"Fn::Select":[0,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}transactional-id/{"Fn::Select":[1,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}/*]',
+    ];
+    assert.deepEqual(normalised(variants.asset.stack), [...shared].sort());
+    assert.deepEqual(
+      normalised(variants.build.stack),
       [
-        'AwsSolutions-IAM5[Action::s3:GetBucket*]',
-        'AwsSolutions-IAM5[Action::s3:GetObject*]',
-        'AwsSolutions-IAM5[Action::s3:List*]',
-        'AwsSolutions-IAM5[Resource::*]',
-        'AwsSolutions-IAM5[Resource::<Bucket.Arn>/<OutputErrorPrefix>*]',
-        'AwsSolutions-IAM5[Resource::<Bucket.Arn>/<OutputPrefix>*]',
-        'AwsSolutions-IAM5[Resource::<Bucket.Arn>/data/*]',
-        'AwsSolutions-IAM5[Resource::<OpenSearchDomainArn>/*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
-        'AwsSolutions-IAM5[Resource::{"Fn::Select":[0,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}transactional-id/{"Fn::Select":[1,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}/*]',
+        ...shared,
+        'AwsSolutions-IAM5[Resource::<Bucket.Arn>:log-stream:*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<ImageBuildProject1EE40F3B>-*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<ImageBuildProject1EE40F3B>:*]',
       ].sort(),
     );
   });

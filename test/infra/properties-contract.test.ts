@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { APPLICATION_PROPERTIES_ENV } from '../../common/properties/index.js';
 import { loadConfig } from '../../processor/config/index.js';
 import type { ProcessorConfig } from '../../processor/config/index.js';
-import { Evaluator, onlyResource, synthesize } from './fixtures.js';
+import { Evaluator, oneClickProps, onlyResource, synthesize } from './fixtures.js';
 
-const { json } = synthesize({ imageSource: 'parameter' });
+const { json } = synthesize(oneClickProps());
 const ssm = onlyResource<{ Properties: { Value: unknown } }>(json, 'AWS::SSM::Parameter');
 const task = onlyResource<{ Properties: { ContainerDefinitions: { Secrets: { Name: string }[] }[] } }>(json, 'AWS::ECS::TaskDefinition');
 

@@ -8,6 +8,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { APPLICATION_PROPERTIES_ENV, PROCESSOR_METRICS, PROPERTY_GROUP_ID, PROPERTY_SPECS } from '../../common/properties/index.js';
 import { HEALTH_CHECK_COMMAND } from '../../lib/processor-service.js';
 import { TRIP_EVENT_COLUMNS } from '../../lib/query.js';
+import { SESSION_MANAGER_ACTIONS } from '../../lib/replay-host.js';
 import { Evaluator, onlyResource, resourcesOfType, synthesize } from './fixtures.js';
 
 // Synthesized once for the whole file.
@@ -117,14 +118,24 @@ describe('storage', () => {
     });
   });
 
-  test('the checkpoint table: key (S), on demand, PITR, encrypted', () => {
+  test('the lease table: application (S) + leaseKey (S), on demand, PITR, TTL on expiresAt, encrypted, retained', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'application', KeyType: 'HASH' }, { AttributeName: 'leaseKey', KeyType: 'RANGE' }],
+      AttributeDefinitions: [{ AttributeName: 'application', AttributeType: 'S' }, { AttributeName: 'leaseKey', AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       SSESpecification: { SSEEnabled: true },
     });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  test('stream, output bucket and lease table are all retained on stack deletion', () => {
+    for (const type of ['AWS::Kinesis::Stream', 'AWS::DynamoDB::Table']) {
+      assert.ok(resourcesOfType(json, type).every(([, r]) => r.DeletionPolicy === 'Retain'), type);
+    }
+    const bucket = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[1];
+    assert.equal(bucket?.DeletionPolicy, 'Retain');
   });
 });
 
@@ -133,7 +144,7 @@ describe('processor service', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   });
 
-  test('task size and desired count from parameters (1 vCPU / 2 GiB / 1 by default)', () => {
+  test('task size and task counts from parameters (1 vCPU / 2 GiB / 1 to 4 tasks by default)', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: { Ref: 'TaskCpu' },
       Memory: { Ref: 'TaskMemory' },
@@ -142,18 +153,18 @@ describe('processor service', () => {
     });
     assert.equal(json.Parameters.TaskCpu?.Default, '1024');
     assert.equal(json.Parameters.TaskMemory?.Default, '2048');
-    assert.equal(json.Parameters.DesiredCount?.Default, 1);
-    // One task until the processor shares shards between tasks (see MAX_PROCESSOR_TASKS).
-    assert.equal(json.Parameters.DesiredCount?.MaxValue, 1);
-    assert.equal(json.Parameters.MaxTaskCount?.Default, 1);
-    assert.equal(json.Parameters.MaxTaskCount?.MaxValue, 1);
+    assert.equal(json.Parameters.MinTaskCount?.Default, 1);
+    assert.equal(json.Parameters.MinTaskCount?.MinValue, 1);
+    assert.equal(json.Parameters.MaxTaskCount?.Default, 4);
+    assert.equal(json.Parameters.MaxTaskCount?.MinValue, 1);
+    assert.equal(json.Parameters.DesiredCount, undefined);
   });
 
-  test('service in private subnets, circuit breaker with rollback, old task stopped before the new one starts', () => {
+  test('service in private subnets, circuit breaker with rollback, rolling deployments (new tasks start before old ones stop)', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       LaunchType: 'FARGATE',
-      DesiredCount: { Ref: 'DesiredCount' },
-      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 0, MaximumPercent: 100 },
+      DesiredCount: { Ref: 'MinTaskCount' },
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
       NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED', Subnets: Match.arrayWith([Match.objectLike({ Ref: Match.stringLikeRegexp('PrivateSubnet') })]) } },
     });
   });
@@ -174,9 +185,9 @@ describe('processor service', () => {
     assert.match(HEALTH_CHECK_COMMAND, /127\.0\.0\.1:8080\/health/);
   });
 
-  test('auto scaling on the processor\'s MillisBehindLatest (Maximum), between DesiredCount and MaxTaskCount', () => {
+  test('auto scaling on the processor\'s MillisBehindLatest (Maximum), between MinTaskCount and MaxTaskCount', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      MinCapacity: { Ref: 'DesiredCount' },
+      MinCapacity: { Ref: 'MinTaskCount' },
       MaxCapacity: { Ref: 'MaxTaskCount' },
       ScalableDimension: 'ecs:service:DesiredCount',
     });
@@ -213,7 +224,7 @@ describe('runtime properties', () => {
     assert.equal(new RegExp(json.Parameters.OutputPartitionTemplate?.AllowedPattern ?? '').test(PROPERTY_SPECS.find((s) => s.name === 'OutputPartitionTemplate')?.default ?? ''), true);
     assert.match(json.Parameters.InputKinesisStream?.Description ?? '', /Empty: the stream this stack creates/);
     assert.match(json.Parameters.OutputBucket?.Description ?? '', /Empty: the bucket this stack creates/);
-    assert.match(json.Parameters.CheckpointTable?.Description ?? '', /Empty: the table this stack creates/);
+    assert.match(json.Parameters.CheckpointTable?.Description ?? '', /Empty: the lease table this stack creates/);
   });
 
   test('the SSM document is valid ApplicationProperties JSON wiring in the created stream, bucket and table', () => {
@@ -272,8 +283,8 @@ describe('IAM: the task role', () => {
     const s = statement('WriteOutputPrefixes');
     assert.deepEqual([s.Action].flat().sort(), ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
     const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[0];
-    assert.deepEqual((new Evaluator(json).value(s.Resource) as string[]).sort(), [`<${bucketId}.Arn>/errors/*`, `<${bucketId}.Arn>/parquet/*`]);
-    assert.deepEqual(new Evaluator(json).value(statement('ListOutputBucket').Resource), `<${bucketId}.Arn>`);
+    assert.deepEqual((new Evaluator(json).value(s.Resource) as string[]).sort(), [`arn:<AWS::Partition>:s3:::<${bucketId}>/errors/*`, `arn:<AWS::Partition>:s3:::<${bucketId}>/parquet/*`]);
+    assert.deepEqual(new Evaluator(json).value(statement('ListOutputBucket').Resource), `arn:<AWS::Partition>:s3:::<${bucketId}>`);
   });
 
   test('uses the checkpoint table and puts metrics only in its namespace', () => {
@@ -328,14 +339,19 @@ describe('replay host', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('replay host'), SecurityGroupIngress: Match.absent() });
   });
 
-  test('role: Session Manager, write the stream, read the bucket\'s data/', () => {
+  test('role: Session Manager without parameter reads, write the stream, read the bucket\'s data/ and its own source asset', () => {
     const roleId = roleIdOf('streaming-etl replay host: Session Manager, write the input stream, read the bucket');
-    template.hasResourceProperties('AWS::IAM::Role', {
-      Description: Match.stringLikeRegexp('replay host'),
-      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
-    });
-    const sids = statementsOfRole(roleId).map((s) => s.Sid);
-    assert.ok(sids.includes('WriteInputStream') && sids.includes('ReadBucket') && sids.includes('ListBucketData'), sids.join());
+    const role = json.Resources[roleId];
+    assert.equal(role?.Properties?.ManagedPolicyArns, undefined, 'no managed policy (AmazonSSMManagedInstanceCore grants ssm:GetParameter* on *)');
+    const statements = statementsOfRole(roleId);
+    assert.deepEqual(statements.map((s) => s.Sid).sort(), ['ListBucketData', 'ReadBucket', 'ReadSourceAsset', 'SessionManager', 'WriteInputStream']);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    assert.deepEqual(actions.filter((a) => /^ssm:GetParameter|^ssm:\*|^s3:\*|^s3:List\*|^s3:GetObject\*/.test(a)), []);
+    assert.deepEqual([statementsOfRole(roleId).find((s) => s.Sid === 'SessionManager')?.Action].flat().sort(), [...SESSION_MANAGER_ACTIONS].sort());
+    // The asset: one object, by its key.
+    const asset = statements.find((s) => s.Sid === 'ReadSourceAsset');
+    assert.deepEqual(asset?.Action, 's3:GetObject');
+    assert.match(String(new Evaluator(json).value(asset?.Resource)), /^arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>\/[0-9a-f]{64}\.zip$/);
   });
 
   test('user data installs Node.js 22 and the tool from the source asset', () => {
@@ -343,7 +359,7 @@ describe('replay host', () => {
     const userData = JSON.stringify(instance.Properties.UserData);
     assert.match(userData, /dnf install -y nodejs22 nodejs22-npm/);
     assert.match(userData, /aws s3 cp/);
-    assert.match(userData, /npm-22 ci --omit=dev/);
+    assert.match(userData, /runuser -u etl-install -- env .*npm-22 ci --omit=dev --ignore-scripts/);
     assert.match(userData, /scripts\/launch\/etl-replay\.mjs/);
   });
 });

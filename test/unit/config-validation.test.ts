@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
 import { PROPERTY_SPECS } from '../../common/properties/index.js';
-import { joinKeyPrefix, loadConfig, parseIsoTimestamp, processorHelp } from '../../processor/config/index.js';
+import { joinKeyPrefix } from '../../common/s3/index.js';
+import { loadConfig, parseIsoTimestamp, processorHelp } from '../../processor/config/index.js';
 import type { ProcessorConfig, S3SinkConfig } from '../../processor/config/index.js';
 
 const KINESIS = { InputKinesisStream: 'trips' } as const;
