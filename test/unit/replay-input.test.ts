@@ -101,13 +101,14 @@ describe('records over the Kinesis limit', () => {
       () => assert.fail('the replay succeeded'),
       (e: unknown) => e,
     );
-    // Then the numbers add up: written + not written = handed to the writer, and 500 were written
+    // Then the numbers add up: written + not written = handed to the writer, and what the stream took was written
+    // (the first request holds up to 500 records; how many depends on how fast the reader filled it)
     assert.ok(error instanceof ReplayError);
     const match = /^replay stopped: (\d+) record\(s\) could not be written to s \((\d+) given up on, (\d+) not attempted after the failure\); (\d+) of the (\d+) handed to the writer were written$/.exec(error.message);
     assert.ok(match, error.message);
     const [notWritten, givenUp, notAttempted, written, handed] = match.slice(1).map(Number) as [number, number, number, number, number];
-    assert.equal(written, 500);
-    assert.equal(kinesis.records.length, 500);
+    assert.ok(written > 0 && written <= 500, `written ${written}`);
+    assert.equal(kinesis.records.length, written);
     assert.equal(notWritten + written, handed);
     assert.equal(givenUp + notAttempted, notWritten);
     assert.ok(givenUp >= 1);
