@@ -25,7 +25,10 @@ export function httpHandler(maxSockets = 64): NodeHttpHandler {
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
     connectionTimeout: 10_000,
+    // A request with no response for this long fails (it used to only log a warning), so a
+    // service that never answers cannot hang a caller; callers retry it.
     requestTimeout: 120_000,
+    throwOnRequestTimeout: true,
   });
 }
 
@@ -40,7 +43,9 @@ export function baseClientConfig(options: AwsClientOptions = {}): {
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     requestHandler: httpHandler(options.maxSockets),
-    maxAttempts: 5,
+    // One retry layer: ours (common/retry.ts, and the PutRecords writer's per-entry retries). With
+    // the SDK's own retries as well, a failing call was tried up to 40 times.
+    maxAttempts: 1,
   };
 }
 

@@ -2,7 +2,18 @@
  * The one retry helper: exponential backoff with full jitter, a bound on attempts, and a `bail`
  * that stops retrying at once. Errors that are not retriable (see `isRetriable`) are never retried.
  */
-import { isRetriable } from './errors.js';
+import { EtlError, describeError, isRetriable } from './errors.js';
+
+/** A retriable call failed on every attempt; `cause` is the last error. */
+export class RetryExhaustedError extends EtlError {
+  /** How many attempts were made. */
+  readonly attempts: number;
+
+  constructor(attempts: number, cause: unknown) {
+    super(`gave up after ${attempts} attempts: ${describeError(cause)}`, { cause });
+    this.attempts = attempts;
+  }
+}
 
 /** How a call is retried. */
 export interface RetryOptions {
@@ -48,8 +59,10 @@ export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs
 }
 
 /**
- * Runs `fn` until it succeeds, the error is not retriable, `bail` is called, or the attempts run out;
- * then the last error is thrown as it was.
+ * Runs `fn` until it succeeds, the error is not retriable, `bail` is called, or the attempts run out.
+ * A non-retriable or bailed error is thrown as it was; when the attempts run out, a
+ * `RetryExhaustedError` says so and keeps the last error as its cause. This is the only retry layer:
+ * the AWS SDK clients make one attempt per call (see common/aws.ts).
  */
 export async function retry<T>(
   fn: (bail: (error: unknown) => never, attempt: number) => Promise<T>,
@@ -67,7 +80,8 @@ export async function retry<T>(
       return await fn(bail, attempt);
     } catch (error) {
       if (error instanceof Bail) throw error.inner;
-      if (attempt >= maxAttempts || !retryOn(error) || options.signal?.aborted) throw error;
+      if (!retryOn(error) || options.signal?.aborted) throw error;
+      if (attempt >= maxAttempts) throw new RetryExhaustedError(attempt, error);
       const delay = backoffDelay(attempt, initial, maxDelay);
       options.onRetry?.(error, attempt, delay);
       await sleep(delay, options.signal);

@@ -4,6 +4,7 @@
  * ranges. `--aggregate` packs only records of one shard into an aggregate, as the KPL does, so every
  * user record lands on the shard it would have landed on alone and per-key order holds.
  */
+import { retry } from '../common/retry.js';
 import { createHash } from 'node:crypto';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -35,7 +36,8 @@ export async function loadShardMap(client: KinesisClient, stream: string): Promi
   let token: string | undefined;
   try {
     do {
-      const page = await client.send(new ListShardsCommand(token ? { NextToken: token } : ref));
+      const next = token;
+      const page = await retry(() => client.send(new ListShardsCommand(next ? { NextToken: next } : ref)));
       for (const shard of page.Shards ?? []) {
         if (shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) continue; // closed
         const range = shard.HashKeyRange;

@@ -5,6 +5,7 @@
  * in key order, listed with ListObjectsV2 page by page; zero-byte "folder" markers are not objects).
  * Each object opens as a byte stream.
  */
+import { retry } from '../../common/retry.js';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,8 +93,9 @@ export async function listS3Objects(client: S3Client, location: S3Location): Pro
   let token: string | undefined;
   try {
     do {
-      const page = await client.send(
-        new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, ContinuationToken: token }),
+      const next = token;
+      const page = await retry(() =>
+        client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, ContinuationToken: next })),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined || (object.Key.endsWith('/') && (object.Size ?? 0) === 0)) continue;
@@ -112,7 +114,7 @@ export async function listS3Objects(client: S3Client, location: S3Location): Pro
       local: false,
       async open() {
         try {
-          const response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
+          const response = await retry(() => client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key })));
           const body = response.Body;
           if (body instanceof Readable) return body;
           if (body && typeof (body as { transformToWebStream?: unknown }).transformToWebStream === 'function') {
