@@ -135,8 +135,10 @@ class AggregatingSender {
       this.#groups.set(group, entry);
     }
     const open = entry;
+    const wasEmpty = open.aggregator.pending === 0;
     const ready = open.aggregator.add(record);
-    if (ready.length > 0) open.since = Date.now();
+    // The linger time runs from the first record of the open aggregate.
+    if (wasEmpty || ready.length > 0) open.since = Date.now();
     await this.#serial(() => this.#write(ready));
   }
 

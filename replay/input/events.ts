@@ -23,7 +23,7 @@ export type InputItem =
   | { readonly kind: 'invalid'; readonly error: InvalidRowError }
   | { readonly kind: 'skipped'; readonly source: string; readonly reason: string };
 
-/** Why an object of an unknown extension is not read, or undefined when its first line tells the format. */
+/** The format an object of unknown extension has by its first line, or the reason it is not read. */
 function sniff(line: string, name: string, layout: TlcLayout): Exclude<InputFormat, 'auto'> | string {
   if (line.trimStart().startsWith('{')) return 'jsonl';
   try {
