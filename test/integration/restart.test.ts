@@ -87,8 +87,8 @@ describe('stop with SIGTERM and restart', () => {
     };
     const first = startCli(env);
 
-    // When the replay is slow enough (about 4 s) to stop the processor while events still arrive
-    const replaying = replay({ input: SAMPLE_CSV, streamName: stream, speedup: 32_000, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    // When the replay is slow enough (about 11 s) to stop the processor while events still arrive, even on a loaded machine
+    const replaying = replay({ input: SAMPLE_CSV, streamName: stream, speedup: 12_000, statisticsFrequencyMs: 0, progress: false, logger: quiet });
     await waitFor('the first processor to read some events', () => first.eventsIn() >= 100);
     first.child.kill('SIGTERM');
     const firstRun = await first.exited;
