@@ -205,6 +205,11 @@ export class Pipeline {
       const decode = this.#o.decode;
       const now = Date.now();
       for (const record of records) {
+        if (record.rejected !== undefined) {
+          this.#eventsRejected += 1;
+          this.#o.deadLetters.add({ reason: record.rejected, origin: record.origin, raw: record.data, rejectedAtMs: now });
+          continue;
+        }
         const result = decode(record.data);
         if (result.ok) valid.push({ event: result.event, raw: record.data, origin: record.origin });
         else {

@@ -13,6 +13,8 @@ import type { SourcePosition } from '../lifecycle.js';
 export interface SourceRecord {
   readonly data: Uint8Array;
   readonly origin: SourcePosition;
+  /** Set when the source could not unpack the record (e.g. a KPL aggregate failing its MD5 check): it goes to the dead letters with this reason. */
+  readonly rejected?: string;
 }
 
 /**

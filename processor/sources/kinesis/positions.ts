@@ -1,6 +1,7 @@
 /**
  * The position strings a Kinesis shard's checkpoint holds, and the shard iterator each resumes with:
- * a sequence number (resume after it), `TRIM_HORIZON`, `AT_TIMESTAMP:<epoch ms>` (a shard that was
+ * a sequence number (resume after it), `<seq>:<sub>` (inside a KPL aggregate: resume at it, the
+ * reader skipping user records 0…sub), `TRIM_HORIZON`, `AT_TIMESTAMP:<epoch ms>` (a shard that was
  * started but had no record yet), or `SHARD_END` (read to its end).
  */
 import type { GetShardIteratorCommandInput } from '@aws-sdk/client-kinesis';
@@ -29,6 +30,9 @@ export function iteratorFor(position: string): Pick<GetShardIteratorCommandInput
   if (position.startsWith(AT_TIMESTAMP_PREFIX)) {
     return { ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Number(position.slice(AT_TIMESTAMP_PREFIX.length))) };
   }
+  const colon = position.indexOf(':');
+  // Inside a KPL aggregate: read that record again; the reader skips its committed user records.
+  if (colon > 0) return { ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: position.slice(0, colon) };
   return { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: position };
 }
 

@@ -17,6 +17,8 @@ import { SHARD_END } from '../../checkpoint/types.js';
 import type { EmitBatch, SourceRecord } from '../types.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
+import { deaggregate } from './kpl.js';
+import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
 /** Per-shard read limits. */
 export interface ShardReadLimits {
@@ -78,6 +80,12 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
   };
 
   let lastPosition = options.startPosition;
+  // Resuming inside a KPL aggregate (`<seq>:<sub>`): its first user records were committed already.
+  let skip: { sequenceNumber: string; through: bigint } | undefined;
+  if (isUserRecordPosition(options.startPosition) && options.startPosition.includes(':')) {
+    const p = parseUserRecordPosition(options.startPosition);
+    if (p.subSequenceNumber !== undefined) skip = { sequenceNumber: p.sequenceNumber, through: p.subSequenceNumber };
+  }
   await options.emit({ shard: shardId, records: [], position: lastPosition });
   let iterator: string | undefined;
   try {
@@ -132,20 +140,26 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     const lag = response.MillisBehindLatest ?? 0;
     options.onLag(lag);
     if (records.length > 0) {
-      const batch: SourceRecord[] = new Array(records.length);
-      for (let i = 0; i < records.length; i += 1) {
-        const r = records[i]!;
-        batch[i] = {
-          data: r.Data ?? new Uint8Array(0),
-          origin: {
-            source: 'kinesis',
-            stream: options.streamName,
-            shard: shardId,
-            position: r.SequenceNumber ?? '',
-            ...(r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {}),
-          },
-        };
+      const batch: SourceRecord[] = [];
+      for (const r of records) {
+        const sequenceNumber = r.SequenceNumber ?? '';
+        const arrival = r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {};
+        const origin = (position: string): SourceRecord['origin'] => ({ source: 'kinesis', stream: options.streamName, shard: shardId, position, ...arrival });
+        const data = r.Data ?? new Uint8Array(0);
+        // KPL aggregates are split into their user records, each with its own position
+        // (`<seq>:<sub>`); a corrupt aggregate is one record the pipeline sends to the dead letters.
+        const result = deaggregate({ data, sequenceNumber, partitionKey: r.PartitionKey ?? '' });
+        if (!result.ok) {
+          batch.push({ data, origin: origin(sequenceNumber), rejected: result.error.message });
+          continue;
+        }
+        for (const user of result.records) {
+          if (skip && user.sequenceNumber === skip.sequenceNumber && user.subSequenceNumber !== undefined && BigInt(user.subSequenceNumber) <= skip.through) continue;
+          batch.push({ data: user.data, origin: origin(user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`) });
+        }
       }
+      skip = undefined;
+      // Batches end on whole Kinesis records, so the position after one is the last sequence number.
       lastPosition = records[records.length - 1]!.SequenceNumber ?? lastPosition;
       await options.emit({ shard: shardId, records: batch, position: lastPosition, millisBehindLatest: lag });
     }
