@@ -50,8 +50,22 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
+/** `JSON.parse` of the texts, events per CPU-second: best of 3 after a warm-up (the baseline of every processor bench). */
+export function jsonParseBaseline(texts: readonly string[]): number {
+  let sink = 0;
+  for (const t of texts.slice(0, 10_000)) sink += (JSON.parse(t) as { trip_id: number }).trip_id;
+  let baseline = 0;
+  for (let round = 0; round < 3; round += 1) {
+    const start = process.cpuUsage();
+    for (const t of texts) sink += (JSON.parse(t) as { trip_id: number }).trip_id;
+    baseline = Math.max(baseline, texts.length / cpuSeconds(start));
+  }
+  if (sink === 0) throw new Error('unreachable');
+  return baseline;
+}
+
 /** Starts etl-local in a child process; resolves with its environment and a stop function. */
-async function startLocal(stream: string, shards: number, bucket: string, table: string): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
+export async function startLocal(stream: string, shards: number, bucket: string, table: string): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [LAUNCH_LOCAL, '--stream', stream, '--shards', String(shards), '--bucket', bucket, '--table', table], {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -81,16 +95,7 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
   const encoder = new TextEncoder();
   const records = texts.map((t) => encoder.encode(t));
 
-  // Baseline: JSON.parse of the same texts, events per CPU-second, best of 3 after a warm-up.
-  let sink = 0;
-  for (const t of texts.slice(0, 10_000)) sink += (JSON.parse(t) as { trip_id: number }).trip_id;
-  let baseline = 0;
-  for (let round = 0; round < 3; round += 1) {
-    const start = process.cpuUsage();
-    for (const t of texts) sink += (JSON.parse(t) as { trip_id: number }).trip_id;
-    baseline = Math.max(baseline, count / cpuSeconds(start));
-  }
-  if (sink === 0) throw new Error('unreachable');
+  const baseline = jsonParseBaseline(texts);
 
   log(`pipeline bench: ${count} TripEvents, ${shards} shards, local services in a separate process`);
   const local = await startLocal('bench-trips', shards, 'bench-output', 'bench-checkpoints');

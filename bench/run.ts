@@ -6,6 +6,7 @@
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
+import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
 
 
@@ -16,6 +17,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 console.log(`streaming-etl benchmarks on ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
 await runPipelineBench({ events });
+console.log('');
+await runScaleOutBench({ events: quick ? 20_000 : 60_000 });
 console.log('');
 await runEncoderBench({ rows, liteRows: Math.min(rows, quick ? 5_000 : 20_000) });
 console.log('');

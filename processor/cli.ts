@@ -34,7 +34,15 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   await processor.done;
   const stats = processor.stats();
-  log.info('stopped', { eventsIn: stats.eventsIn, eventsRejected: stats.eventsRejected, eventsOut: stats.eventsOut, checkpoints: stats.checkpoints });
+  const cpu = process.cpuUsage();
+  log.info('stopped', {
+    eventsIn: stats.eventsIn,
+    eventsRejected: stats.eventsRejected,
+    eventsOut: stats.eventsOut,
+    checkpoints: stats.checkpoints,
+    cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  });
   return 0;
 }
 

@@ -182,6 +182,9 @@ export class LeaseManager {
   }
 
   async #balanceLoop(): Promise<void> {
+    // Tasks started together (a deployment, a scale-out) first see each other's runs, so each takes
+    // its share instead of the first one taking every lease and handing them over one by one.
+    await sleep(Math.random() * Math.min(1000, this.#o.balanceIntervalMs), this.#stopBalancing.signal);
     while (!this.#stopBalancing.signal.aborted) {
       try {
         await this.#balance();

@@ -1,0 +1,159 @@
+/**
+ * Scale-out benchmark: the same events on an 8-shard stream, processed by 1, 2 and 3 processor
+ * processes sharing the lease table, each round into its own prefix and application. Each round
+ * runs at two sizes (a stream of N/3 events and one of N), so two figures come out per worker count:
+ * - whole-process: events per CPU-second of all workers, from their `stopped` lines (start-up,
+ *   leases and the final checkpoint included; each worker writes its own files, so fixed costs
+ *   grow with the worker count);
+ * - steady state: extra events per extra CPU-second between the two sizes, which cancels the
+ *   fixed costs: the cost of processing itself as workers are added.
+ * Ratios are to the 1-worker round and to `JSON.parse` of the same events, measured in the same
+ * run. Every round's output is checked: the workers' eventsOut add up to the events in the stream.
+ *
+ * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3]`, or via `npm run bench`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { baseClientConfig } from '../common/aws.js';
+import { PutRecordsWriter } from '../common/kinesis/index.js';
+import { makeEventTexts, sampleTripEvents } from './encoders.js';
+import { numberFlag } from './args.js';
+import { jsonParseBaseline, startLocal } from './pipeline.js';
+
+const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
+const CLI = fileURLToPath(new URL('../processor/cli.ts', import.meta.url));
+const SHARDS = 8;
+
+/** Creates a second stream on the same local Kinesis and waits until it is active. */
+async function createStream(client: KinesisClient, name: string, shards: number): Promise<void> {
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  for (let i = 0; i < 400; i += 1) {
+    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`stream ${name} did not become active`);
+}
+
+/** One round's figures. */
+export interface ScaleOutRound {
+  readonly workers: number;
+  readonly events: number;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+  readonly eventsOutPerWorker: readonly number[];
+}
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly tail: string[];
+  eventsIn: number;
+  stopped?: { cpuSeconds: number; eventsOut: Record<string, number> };
+  readonly exited: Promise<number | null>;
+}
+
+function startWorker(env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    worker.tail.push(line);
+    if (worker.tail.length > 10) worker.tail.shift();
+    try {
+      const parsed = JSON.parse(line) as { msg?: string; eventsIn?: number; cpuSeconds?: number; eventsOut?: Record<string, number> };
+      if (typeof parsed.eventsIn === 'number') worker.eventsIn = parsed.eventsIn;
+      if (parsed.msg === 'stopped' && typeof parsed.cpuSeconds === 'number') worker.stopped = { cpuSeconds: parsed.cpuSeconds, eventsOut: parsed.eventsOut ?? {} };
+    } catch {
+      // not a log line
+    }
+  });
+  return worker;
+}
+
+/** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */
+async function runRound(local: { env: Record<string, string> }, stream: string, count: number, n: number): Promise<ScaleOutRound> {
+  const env = {
+    ...local.env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    InputKinesisStream: stream,
+    InputStreamInitalPosition: 'TRIM_HORIZON',
+    OutputBucket: 'scale-output',
+    OutputPrefix: `${stream}-workers-${n}/`,
+    CheckpointTable: 'scale-leases',
+    ApplicationName: `${stream}-${n}`,
+    CheckpointInterval: '60000',
+    StatusInterval: '500',
+    LeaseDuration: '6000',
+  };
+  const wall = performance.now();
+  const workers = Array.from({ length: n }, () => startWorker(env));
+  while (workers.reduce((sum, w) => sum + w.eventsIn, 0) < count) {
+    const dead = workers.find((w) => w.child.exitCode !== null);
+    if (dead) throw new Error(`a worker exited (${dead.child.exitCode}) before the events were read:\n${dead.tail.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const w of workers) w.child.kill('SIGTERM');
+  const codes = await Promise.all(workers.map((w) => w.exited));
+  const wallSeconds = (performance.now() - wall) / 1000;
+  if (codes.some((c) => c !== 0) || workers.some((w) => !w.stopped)) throw new Error(`a worker did not stop cleanly: exit codes ${codes.join(', ')}`);
+  const out = workers.map((w) => w.stopped!.eventsOut.s3 ?? 0);
+  const written = out.reduce((a, b) => a + b, 0);
+  if (written !== count) throw new Error(`${n} workers wrote ${written} events, expected ${count}`);
+  return { workers: n, events: count, cpuSeconds: workers.reduce((sum, w) => sum + w.stopped!.cpuSeconds, 0), wallSeconds, eventsOutPerWorker: out };
+}
+
+/** Runs the scale-out benchmark and prints its lines. */
+export async function runScaleOutBench(options: { events?: number; maxWorkers?: number; log?: (line: string) => void } = {}): Promise<ScaleOutRound[]> {
+  const count = options.events ?? 60_000;
+  const small = Math.round(count / 3);
+  const maxWorkers = options.maxWorkers ?? 3;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
+  const baseline = jsonParseBaseline(texts);
+  log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table`);
+  const local = await startLocal('scale-large', SHARDS, 'scale-output', 'scale-leases');
+  const rounds: ScaleOutRound[] = [];
+  try {
+    Object.assign(process.env, local.env);
+    const kinesis = new KinesisClient(baseClientConfig());
+    await createStream(kinesis, 'scale-small', SHARDS);
+    const encoder = new TextEncoder();
+    for (const [stream, n] of [['scale-small', small], ['scale-large', count]] as const) {
+      const writer = new PutRecordsWriter({ client: kinesis, stream, maxInFlight: 8 });
+      for (let i = 0; i < n; i += 500) {
+        await writer.write(texts.slice(i, Math.min(n, i + 500)).map((t, j) => ({ data: encoder.encode(t), partitionKey: String(i + j) })));
+      }
+      await writer.flush();
+      await writer.close();
+    }
+    kinesis.destroy();
+    for (let n = 1; n <= maxWorkers; n += 1) {
+      log(`  ${n} worker(s) ...`);
+      rounds.push(await runRound(local, 'scale-small', small, n));
+      rounds.push(await runRound(local, 'scale-large', count, n));
+    }
+  } finally {
+    await local.stop();
+  }
+  const figures = Array.from({ length: maxWorkers }, (_, i) => {
+    const [a, b] = [rounds[2 * i]!, rounds[2 * i + 1]!];
+    return { workers: i + 1, whole: count / b.cpuSeconds, steady: (b.events - a.events) / Math.max(0.01, b.cpuSeconds - a.cpuSeconds), large: b };
+  });
+  const one = figures[0]!;
+  log('');
+  log('  workers   whole: events/CPU-s  × 1 worker   steady: events/CPU-s  × 1 worker  × JSON.parse   CPU s (large)  events per worker');
+  log(`  baseline  JSON.parse ${String(Math.round(baseline)).padStart(9)}`);
+  for (const f of figures) {
+    log(
+      `  ${String(f.workers).padStart(7)}   ${String(Math.round(f.whole)).padStart(19)}  ${(f.whole / one.whole).toFixed(3).padStart(10)}   ${String(Math.round(f.steady)).padStart(20)}  ${(f.steady / one.steady).toFixed(3).padStart(10)}  ${(f.steady / baseline).toFixed(3).padStart(11)}   ${f.large.cpuSeconds.toFixed(1).padStart(13)}  ${f.large.eventsOutPerWorker.join(' / ')}`,
+    );
+  }
+  return rounds;
+}
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const events = numberFlag('--events');
+  const workers = numberFlag('--workers');
+  await runScaleOutBench({ ...(events ? { events } : {}), ...(workers ? { maxWorkers: workers } : {}) });
+}
