@@ -24,6 +24,7 @@ import {
   uncommittedRecords,
   workerEnv,
 } from '../support/scale-out.js';
+import { KILL_PHASES, runSoak } from '../support/soak.js';
 
 const LEASE_MS = 5000;
 
@@ -217,5 +218,23 @@ describe('scale-out: several processors on one stream', () => {
     assert.deepEqual(await uncommittedRecords(clients.dynamo, r.table, r.application), []);
     await assertExactOutput(t, r.bucket, producer.ids);
   });
-});
 
+  test('kill -9 soak: 20 SIGKILLs across three workers, some right after each checkpoint phase, while events keep arriving', async (t) => {
+    // Given three workers and a steady input, when workers are killed at random and inside each checkpoint phase
+    const summary = await runSoak({ services, kills: 20, progress: (line) => t.diagnostic(line) });
+    const { output, ...figures } = summary;
+    t.diagnostic(JSON.stringify(figures));
+    // Then the kills happened, including inside every phase
+    assert.ok(summary.kills >= 20);
+    for (const phase of KILL_PHASES) assert.ok(summary.phaseKills[phase] >= 1, `kills after the ${phase} phase: ${summary.phaseKills[phase]}`);
+    // And every valid event is in S3 exactly once, in its partition, with nothing left open or uncommitted
+    assert.ok(summary.events > 1000, `events put: ${summary.events}`);
+    assert.deepEqual(output.missing.slice(0, 20), [], `${output.missing.length} events missing`);
+    assert.deepEqual(output.duplicates.slice(0, 20), [], `${output.duplicates.length} events written more than once`);
+    assert.deepEqual(output.unexpected, []);
+    assert.deepEqual(output.misplaced.slice(0, 20), []);
+    assert.equal(summary.rows, summary.events);
+    assert.equal(summary.openUploads, 0, 'no multipart upload left open');
+    assert.equal(summary.uncommittedRecords, 0, 'every persisted checkpoint was committed');
+  });
+});
