@@ -9,6 +9,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type Shard } from '@aws-sdk/client-kinesis';
 import type { LocalServices } from '../../local/services.js';
 import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
 import { createPipelineResources, startServicesForTest, uniqueName } from '../support/local.js';
@@ -216,6 +217,116 @@ describe('scale-out: several processors on one stream', () => {
     await stopAll(survivors);
     assert.ok(survivors.some((w) => w.find('cleaned up a dead run').some((l) => l.run === victimId && Number(l.aborted) >= 1)), 'a survivor aborted the open uploads of the dead run');
     assert.deepEqual(await uncommittedRecords(clients.dynamo, r.table, r.application), []);
+    await assertExactOutput(t, r.bucket, producer.ids);
+  });
+
+  test('one worker, then three, then one again: the leases rebalance each time and the output stays exact', async (t) => {
+    // Given one worker on an 8-shard stream, owning every lease, while events keep arriving. No
+    // worker dies here, so a longer lease costs nothing and keeps the lone worker's renewals of
+    // eight leases safe while two new processes start on the same (2-core) machine.
+    const r = await setUp(8);
+    const env = r.env({ LeaseDuration: '8000' });
+    const first = start(env);
+    await waitUntil('its run id', async () => first.runId() !== undefined);
+    const firstId = runIdOf(first);
+    const owned = async (): Promise<Map<string, number>> => leasesPerOwner(await readLeases(clients.dynamo, r.table, r.application));
+    await waitUntil('the lone worker to own all 8 leases', async () => (await owned()).get(firstId) === 8);
+    const producer = new Producer(clients.kinesis, r.stream);
+    const producing = keepProducing(producer, 0, 30);
+    t.after(() => producing.stop());
+
+    // When two more workers join
+    const added = [start(env), start(env)] as const;
+    await waitUntil('their run ids', async () => added.every((w) => w.runId() !== undefined));
+    const ids = [firstId, ...added.map(runIdOf)];
+    // Then the leases spread over the three
+    await waitUntil(
+      'each of the three workers to hold 2 to 4 leases',
+      async () => {
+        const per = await owned();
+        return ids.every((id) => (per.get(id) ?? 0) >= 2 && (per.get(id) ?? 0) <= 4);
+      },
+      120_000,
+    );
+    await waitUntil('the added workers to read events', async () => added.every((w) => w.eventsIn() > 0));
+
+    // When two of them stop (the first one and one that joined)
+    const [stays, leaves] = added;
+    await stopAll([first, leaves]);
+    // Then the remaining worker takes every lease back
+    const staysId = runIdOf(stays);
+    await waitUntil('the remaining worker to own all 8 leases', async () => (await owned()).get(staysId) === 8, 60_000);
+
+    // And once the input stops, every event was read once and written once
+    await new Promise((res) => setTimeout(res, 1000));
+    await producing.stop();
+    await waitUntil('every shard checkpointed past its last event', async () => caughtUp(await readLeases(clients.dynamo, r.table, r.application), producer.lastSequence));
+    await stopAll([stays]);
+    const read = [first, stays, leaves].map((w) => Number(w.find('stopped')[0]?.eventsIn ?? -1));
+    assert.equal(read.reduce((a, b) => a + b, 0), producer.ids.length, `records read per worker: ${read.join(', ')}`);
+    await assertExactOutput(t, r.bucket, producer.ids);
+  });
+
+  test('a shard split and two shards merged while three workers run: each child starts after its parents ended, output exact', async (t) => {
+    // Given three workers on a 4-shard stream, events arriving
+    const r = await setUp(4);
+    const workers = [start(r.env()), start(r.env()), start(r.env())];
+    await waitUntil('the run ids', async () => workers.every((w) => w.runId() !== undefined));
+    await waitUntil('every lease owned', async () => {
+      const leases = await readLeases(clients.dynamo, r.table, r.application);
+      return leases.length === 4 && leases.every((l) => l.owner !== undefined);
+    });
+    const producer = new Producer(clients.kinesis, r.stream);
+    const producing = keepProducing(producer, 0, 30);
+    t.after(() => producing.stop());
+    await waitUntil('some events put', async () => producer.ids.length >= 600);
+
+    // When shard 0 is split and shards 2 and 3 are merged
+    const listShards = async (): Promise<Shard[]> => (await clients.kinesis.send(new ListShardsCommand({ StreamName: r.stream }))).Shards ?? [];
+    const active = async (): Promise<boolean> => (await clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: r.stream }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
+    const original = await listShards();
+    const [s0, , s2, s3] = original as [Shard, Shard, Shard, Shard];
+    const start0 = BigInt(s0.HashKeyRange!.StartingHashKey!);
+    const end0 = BigInt(s0.HashKeyRange!.EndingHashKey!);
+    await clients.kinesis.send(new SplitShardCommand({ StreamName: r.stream, ShardToSplit: s0.ShardId!, NewStartingHashKey: String((start0 + end0) / 2n) }));
+    await waitUntil('the stream to be active after the split', active);
+    await clients.kinesis.send(new MergeShardsCommand({ StreamName: r.stream, ShardToMerge: s2.ShardId!, AdjacentShardToMerge: s3.ShardId! }));
+    await waitUntil('the stream to be active after the merge', active);
+    await new Promise((res) => setTimeout(res, 3000));
+    await producing.stop();
+
+    // Then the children are read once their parents ended, and everything is read
+    const children = (await listShards()).filter((s) => !original.some((o) => o.ShardId === s.ShardId));
+    assert.equal(children.length, 3, 'two children of the split, one of the merge');
+    const parentsOf = new Map(children.map((c) => [c.ShardId!, [c.ParentShardId, c.AdjacentParentShardId].filter((p): p is string => !!p).sort()]));
+    assert.ok(children.every((c) => producer.lastSequence.has(c.ShardId!)), 'events were put on every child shard');
+    await waitUntil('every shard, children included, checkpointed past its last event', async () => caughtUp(await readLeases(clients.dynamo, r.table, r.application), producer.lastSequence), 90_000);
+    await stopAll(workers);
+
+    // The lease table: each child names its parents, and every parent was read to its end
+    const leases = new Map((await readLeases(clients.dynamo, r.table, r.application)).map((l) => [l.shard, l]));
+    for (const [child, parents] of parentsOf) {
+      assert.deepEqual([...(leases.get(child)?.parents ?? [])].sort(), parents, `parents of ${child}`);
+      for (const p of parents) assert.equal(leases.get(p)?.checkpoint, 'SHARD_END', `parent ${p} of ${child} ended`);
+    }
+    // The logs of every worker: each child's first read comes after each parent's end was read and its lease released
+    const lines = workers.flatMap((w) => w.lines);
+    const times = (msg: string, shardKey: string, shard: string): number[] => lines.filter((l) => l.msg === msg && l[shardKey] === shard).map((l) => Date.parse(String(l.time)));
+    for (const [child, parents] of parentsOf) {
+      const firstRead = Math.min(...times('reading shard', 'shard', child));
+      assert.ok(Number.isFinite(firstRead), `${child} was read`);
+      for (const p of parents) {
+        const ended = Math.max(...times('shard read to its end', 'shard', p));
+        const released = Math.max(...times('lease released', 'partition', p));
+        assert.ok(Number.isFinite(ended) && ended <= firstRead, `${child} first read at ${new Date(firstRead).toISOString()}, its parent ${p} ended at ${new Date(ended).toISOString()}`);
+        assert.ok(Number.isFinite(released) && released <= firstRead, `${child} first read before its parent ${p}'s lease was released after its last checkpoint`);
+      }
+      const created = lines.find((l) => l.msg === 'lease created' && l.shard === child);
+      assert.ok(created, `the lease of ${child} was created`);
+      assert.equal(created.checkpoint, 'TRIM_HORIZON');
+    }
+    const read = workers.map((w) => Number(w.find('stopped')[0]?.eventsIn ?? -1));
+    assert.equal(read.reduce((a, b) => a + b, 0), producer.ids.length, `records read per worker: ${read.join(', ')}`);
     await assertExactOutput(t, r.bucket, producer.ids);
   });
 
