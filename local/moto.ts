@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
 
@@ -87,6 +87,35 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * moto's server with one request at a time. `moto_server` serves requests on parallel threads, and
+ * moto's DynamoDB evaluates a condition and applies the write without a lock, so two concurrent
+ * conditional updates of one item can both succeed (seen: two workers taking the same free lease,
+ * both at counter 1). DynamoDB itself is linearizable per item, so the local one must be too: the
+ * same app as `moto_server`, threaded (keep-alive connections do not block each other), with every
+ * DynamoDB request behind one lock held for the whole request and response (S3 and the rest run
+ * in parallel as before).
+ */
+const SERIALISED_SERVER = `
+import sys, threading
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+def serialised(environ, start_response):
+    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+        return app(environ, start_response)
+    with lock:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close:
+                close()
+run_simple(sys.argv[1], int(sys.argv[2]), serialised, threaded=True, use_reloader=False, request_handler=MotoRequestHandler)
+`;
+
 /** A running moto server. */
 export interface MotoServer {
   readonly endpoint: string;
@@ -99,7 +128,8 @@ export interface MotoServer {
 export async function startMoto(port = 0): Promise<MotoServer> {
   const server = await ensureMoto();
   const chosen = port || (await freePort());
-  const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(chosen)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const python = join(dirname(server), 'python');
+  const child: ChildProcess = spawn(python, ['-c', SERIALISED_SERVER, '127.0.0.1', String(chosen)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MOTO_PORT: String(chosen) } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
