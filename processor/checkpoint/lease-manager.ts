@@ -4,9 +4,10 @@
  *
  * - **Expiry without synchronised clocks.** A lease (or run) is expired for an observer when its
  *   counter has not moved for `leaseDurationMs` on the observer's own monotonic clock. The holder
- *   renews every `renewIntervalMs`; if no renewal has succeeded for `leaseDurationMs - safetyMarginMs`
- *   since the last successful one started, it stops (fatal `LeaseLostError`) before anyone can take
- *   the lease. This holds while clock rates differ by less than safetyMargin / leaseDuration.
+ *   renews every `renewIntervalMs` (all its leases at once: one round trip a round); if no renewal
+ *   has succeeded for four fifths of `leaseDurationMs` since the last successful one started, a
+ *   watchdog stops it (fatal `LeaseLostError`) before anyone can take the lease, even while a
+ *   renewal call hangs. This holds while clock rates differ by less than a fifth.
  * - **Taking.** Each balance round lists runs and leases; free leases, expired leases and leases of
  *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`.
  * - **Balancing without ping-pong.** A run below `floor(active / live)` with nothing free asks the
@@ -121,11 +122,14 @@ export class LeaseManager {
     });
   }
 
-  /** Stops renewing and taking, keeping the leases: they expire and other runs take them (after a fatal error). */
+  /**
+   * Stops renewing and taking, keeping the leases: they expire and other runs take them (after a
+   * fatal error). Does not wait for a renewal in flight: it may be the call that hangs.
+   */
   async abandon(): Promise<void> {
+    this.#lost = true;
     this.#stopBalancing.abort();
     this.#stopRenewing.abort();
-    await Promise.all(this.#loops);
   }
 
   /** Stops renewing, releases every held lease and removes the run (after the final checkpoint). */
@@ -140,29 +144,42 @@ export class LeaseManager {
 
   async #renewLoop(): Promise<void> {
     const { renewIntervalMs, leaseDurationMs } = this.#o;
-    const margin = Math.max(renewIntervalMs, Math.floor(leaseDurationMs / 5));
-    while (!this.#stopRenewing.signal.aborted && !this.#lost) {
-      await sleep(renewIntervalMs, this.#stopRenewing.signal);
-      if (this.#stopRenewing.signal.aborted) return;
-      const started = performance.now();
-      try {
-        const requested: string[] = [];
-        await this.#o.leases.exclusive(async () => {
-          await this.#o.leases.store.heartbeatRun(this.#runId);
-          for (const lease of this.#o.leases.all()) {
-            const { takeRequestedBy } = await this.#o.leases.store.renewLease(lease, this.#runId);
-            if (takeRequestedBy && !this.#handingOver.has(lease.partition)) requested.push(lease.partition);
-          }
-        });
-        this.#lastRenewalStart = started;
-        if (requested.length > 0) this.#handOver(requested);
-      } catch (error) {
-        if (error instanceof FencedError) return this.#lose(new LeaseLostError('a lease or the run was taken over by another worker', { cause: error }));
-        this.#o.log.warn('lease renewal failed; will try again', { error: describeError(error) });
+    // The holder's deadline: a fifth of the lease duration before anyone can see the lease expired.
+    // A watchdog checks it on its own timer, so a renewal call that hangs cannot keep this run writing.
+    const deadline = leaseDurationMs - Math.floor(leaseDurationMs / 5);
+    const watchdog = setInterval(() => {
+      const since = performance.now() - this.#lastRenewalStart;
+      if (since > deadline && !this.#lost) {
+        this.#lose(new LeaseLostError(`no lease renewal succeeded for ${Math.round(since)} ms (lease duration ${leaseDurationMs} ms): stopping before another worker takes the leases`));
       }
-      if (performance.now() - this.#lastRenewalStart > leaseDurationMs - margin) {
-        return this.#lose(new LeaseLostError(`no lease renewal succeeded for ${Math.round(performance.now() - this.#lastRenewalStart)} ms (lease duration ${leaseDurationMs} ms): stopping before another worker takes the leases`));
+    }, Math.max(20, Math.min(1000, Math.floor(renewIntervalMs / 2))));
+    watchdog.unref();
+    try {
+      while (!this.#stopRenewing.signal.aborted && !this.#lost) {
+        await sleep(renewIntervalMs, this.#stopRenewing.signal);
+        if (this.#stopRenewing.signal.aborted || this.#lost) return;
+        const started = performance.now();
+        try {
+          const requested: string[] = [];
+          await this.#o.leases.exclusive(async () => {
+            await this.#o.leases.store.heartbeatRun(this.#runId);
+            // One round is one round trip, however many leases are held.
+            const answers = await Promise.allSettled(this.#o.leases.all().map(async (lease) => ({ lease, ...(await this.#o.leases.store.renewLease(lease, this.#runId)) })));
+            const failed = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+            if (failed) throw failed.reason;
+            for (const a of answers) {
+              if (a.status === 'fulfilled' && a.value.takeRequestedBy && !this.#handingOver.has(a.value.lease.partition)) requested.push(a.value.lease.partition);
+            }
+          });
+          if (!this.#lost) this.#lastRenewalStart = started;
+          if (requested.length > 0) this.#handOver(requested);
+        } catch (error) {
+          if (error instanceof FencedError) return this.#lose(new LeaseLostError('a lease or the run was taken over by another worker', { cause: error }));
+          this.#o.log.warn('lease renewal failed; will try again', { error: describeError(error) });
+        }
       }
+    } finally {
+      clearInterval(watchdog);
     }
   }
 

@@ -1,0 +1,104 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '../../common/log.js';
+import type { LeaseLostError} from '../../processor/checkpoint/lease-manager.js';
+import { LeaseManager, leaseTimings } from '../../processor/checkpoint/lease-manager.js';
+import { LeaseTable } from '../../processor/checkpoint/lease-table.js';
+import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
+import type { HeldLease } from '../../processor/checkpoint/types.js';
+import { waitFor } from '../support/local.js';
+
+const log = createLogger('test', { level: 'silent' });
+
+/** A manager on `store` that takes leases and hands them over at once when asked (no pipeline). */
+function manager(store: MemoryLeaseStore, runId: string, lost: (e: LeaseLostError) => void = () => undefined): { leases: LeaseTable; manager: LeaseManager } {
+  const leases = new LeaseTable(store, runId);
+  const m = new LeaseManager({
+    ...leaseTimings(600, { renewIntervalMs: 100, balanceIntervalMs: 50 }),
+    leases,
+    log,
+    sync: async () => undefined,
+    onTaken: async () => undefined,
+    onHandOver: async () => undefined,
+    onDeadRun: async () => undefined,
+    onLost: lost,
+  });
+  return { leases, manager: m };
+}
+
+describe('LeaseManager', () => {
+  test('two runs split six leases three and three; when one closes, the other takes them all', async () => {
+    const store = new MemoryLeaseStore();
+    for (let i = 0; i < 6; i += 1) await store.createLease(`s${i}`, [], 'TRIM_HORIZON');
+    const a = manager(store, 'a');
+    await a.manager.start();
+    await waitFor('a holds all six', () => a.leases.all().length === 6, 10_000);
+
+    // When a second run starts, it asks for leases one at a time until the split is even
+    const b = manager(store, 'b');
+    await b.manager.start();
+    await waitFor('an even split', () => a.leases.all().length === 3 && b.leases.all().length === 3, 20_000);
+    const owners = (await store.listLeases()).map((l) => l.owner).sort();
+    assert.deepEqual(owners, ['a', 'a', 'a', 'b', 'b', 'b']);
+
+    // When b closes, its leases are free and a takes them
+    await b.manager.close();
+    await waitFor('a holds all six again', () => a.leases.all().length === 6, 10_000);
+    assert.deepEqual((await store.listRuns()).map((r) => r.runId), ['a']);
+    await a.manager.close();
+  });
+
+  test('a run that stops renewing is fenced as dead, and its leases are taken', async () => {
+    const store = new MemoryLeaseStore();
+    for (let i = 0; i < 2; i += 1) await store.createLease(`s${i}`, [], 'TRIM_HORIZON');
+    const dying = manager(store, 'dying');
+    await dying.manager.start();
+    await waitFor('dying holds both', () => dying.leases.all().length === 2, 10_000);
+    await dying.manager.abandon();
+
+    const dead: string[] = [];
+    const heir = new LeaseTable(store, 'heir');
+    const m = new LeaseManager({
+      ...leaseTimings(600, { renewIntervalMs: 100, balanceIntervalMs: 50 }),
+      leases: heir,
+      log,
+      sync: async () => undefined,
+      onTaken: async () => undefined,
+      onHandOver: async () => undefined,
+      onDeadRun: async (runId) => {
+        dead.push(runId);
+      },
+      onLost: () => undefined,
+    });
+    await m.start();
+    await waitFor('the heir holds both', () => heir.all().length === 2, 10_000);
+    assert.deepEqual(dead, ['dying']);
+    assert.deepEqual((await store.listRuns()).map((r) => [r.runId, r.status]), [['heir', 'active']]);
+    await m.close();
+  });
+
+  test('a renewal that hangs stops the holder before the lease could expire for anyone else', async () => {
+    // Given a store whose renewals stop answering after the lease is taken
+    const store = new MemoryLeaseStore();
+    await store.createLease('s0', [], 'TRIM_HORIZON');
+    let hang = false;
+    const renew = store.renewLease.bind(store);
+    store.renewLease = async (lease: HeldLease, runId: string) => (hang ? new Promise<never>(() => undefined) : renew(lease, runId));
+    const errors: LeaseLostError[] = [];
+    const { leases, manager: m } = manager(store, 'a', (e) => errors.push(e));
+    await m.start();
+    await waitFor('the lease taken', () => leases.all().length === 1, 10_000);
+
+    // When renewals hang, and another run waits for the lease to expire
+    hang = true;
+    const other = manager(store, 'b');
+    await other.manager.start();
+    await waitFor('the other run to take the lease', () => other.leases.all().length === 1, 10_000);
+
+    // Then the first run had given up by itself before that, naming why
+    assert.equal(errors.length, 1, 'the first run stopped before the lease could be taken');
+    assert.match(errors[0]!.message, /no lease renewal succeeded/);
+    await m.abandon();
+    await other.manager.close();
+  });
+});
