@@ -123,6 +123,8 @@ export interface LocalKafka {
   readonly install: KafkaInstall;
   /** The broker's log (stdout and stderr of the JVM). */
   readonly logFile: string;
+  /** The broker's `log.dirs` (its partitions' segment files). */
+  readonly dataDir: string;
   /** Its process id while it runs. */
   readonly pid: number | undefined;
   /** Creates a topic and waits for its partitions to have leaders. Throws if it exists. */
@@ -293,6 +295,7 @@ export async function startKafka(options: LocalKafkaOptions = {}): Promise<Local
     brokers: [bootstrapServers],
     install,
     logFile,
+    dataDir,
     get pid() {
       return broker.pid;
     },
