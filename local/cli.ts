@@ -7,6 +7,8 @@ import { UsageError } from '../common/errors.js';
 import { helpText, parseFlags, runCli, type FlagSpec } from '../common/cli.js';
 import { createLogger } from '../common/log.js';
 import { startLocalServices } from './services.js';
+import { startKafka, type LocalKafka } from './kafka.js';
+import { startOpenSearch, type LocalOpenSearch } from './opensearch.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'stream', placeholder: 'name', description: 'Create a Kinesis stream with this name.' },
@@ -17,6 +19,10 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 's3-port', placeholder: 'port', description: 'S3 port (0: a free port).', default: '0' },
   { name: 'dynamodb-port', placeholder: 'port', description: 'DynamoDB port (0: a free port).', default: '0' },
   { name: 's3-directory', placeholder: 'dir', description: 'Where S3 objects are stored (default: a temporary directory, removed on exit).' },
+  { name: 'kafka', boolean: true, description: 'Also start an Apache Kafka broker (needs Java and Maven; first run downloads ~56 MB).' },
+  { name: 'topic', placeholder: 'name', description: 'Create a Kafka topic with this name (with --kafka).' },
+  { name: 'partitions', placeholder: 'n', description: 'Partition count of the topic.', default: '1' },
+  { name: 'opensearch', boolean: true, description: 'Also start an OpenSearch node (needs Java and Maven; first run downloads ~56 MB).' },
   { name: 'help', boolean: true, description: 'Print this help.' },
 ];
 
@@ -32,8 +38,8 @@ async function main(): Promise<number> {
   if (flags.has('help')) {
     process.stdout.write(
       helpText(
-        'Usage: etl-local [--stream NAME --shards N] [--bucket NAME] [--table NAME] [ports]',
-        'Starts Kinesis (kinesalite), S3 (s3rver) and DynamoDB (moto) on 127.0.0.1, prints one JSON line\nwith the endpoints and the environment another process needs, and runs until SIGINT/SIGTERM.',
+        'Usage: etl-local [--stream NAME --shards N] [--bucket NAME] [--table NAME] [--kafka [--topic NAME --partitions N]] [--opensearch] [ports]',
+        'Starts Kinesis (kinesalite), S3 (s3rver) and DynamoDB (moto) on 127.0.0.1, and with --kafka and\n--opensearch a real Kafka broker and OpenSearch node, prints one JSON line with the endpoints and the\nenvironment another process needs, and runs until SIGINT/SIGTERM.',
         FLAGS,
         'Example:\n  eval "$(etl-local --stream trips --bucket out | jq -r \'.env | to_entries[] | "export \\(.key)=\\(.value)"\')"',
       ),
@@ -44,6 +50,14 @@ async function main(): Promise<number> {
   const shards = Number(shardsRaw);
   if (!Number.isInteger(shards) || shards < 1 || shards > 1000) throw new UsageError(`--shards must be an integer 1-1000, got "${shardsRaw}"`);
   if (flags.has('shards') && !flags.has('stream')) throw new UsageError('--shards needs --stream');
+  const partitionsRaw = flags.get('partitions') ?? '1';
+  const partitions = Number(partitionsRaw);
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) throw new UsageError(`--partitions must be an integer 1-1000, got "${partitionsRaw}"`);
+  const withKafka = flags.get('kafka') === 'true';
+  const withOpenSearch = flags.get('opensearch') === 'true';
+  const topic = flags.get('topic');
+  if (topic !== undefined && !withKafka) throw new UsageError('--topic needs --kafka');
+  if (flags.has('partitions') && topic === undefined) throw new UsageError('--partitions needs --topic');
   const stream = flags.get('stream');
   const bucket = flags.get('bucket');
   const table = flags.get('table');
@@ -58,6 +72,20 @@ async function main(): Promise<number> {
     buckets: bucket ? [bucket] : [],
     tables: table ? [table] : [],
   });
+  let kafka: LocalKafka | undefined;
+  let opensearch: LocalOpenSearch | undefined;
+  try {
+    // One after the other: on two cores, two JVMs starting at once slow each other down.
+    if (withKafka) {
+      kafka = await startKafka({ log: log.child('kafka') });
+      if (topic !== undefined) await kafka.createTopic(topic, partitions);
+    }
+    if (withOpenSearch) opensearch = await startOpenSearch({ log: log.child('opensearch') });
+  } catch (error) {
+    await kafka?.stop();
+    await services.stop();
+    throw error;
+  }
   process.stdout.write(
     `${JSON.stringify({
       endpoints: services.endpoints,
@@ -65,16 +93,19 @@ async function main(): Promise<number> {
       ...(bucket ? { bucket } : {}),
       ...(table ? { table } : {}),
       s3Directory: services.s3Directory,
+      ...(kafka ? { kafkaBootstrapServers: kafka.bootstrapServers } : {}),
+      ...(topic !== undefined ? { topic, partitions } : {}),
+      ...(opensearch ? { opensearchEndpoint: opensearch.endpoint } : {}),
       env: services.env,
     })}\n`,
   );
-  log.info('local services up', { ...services.endpoints });
+  log.info('local services up', { ...services.endpoints, kafka: kafka?.bootstrapServers, opensearch: opensearch?.endpoint });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   log.info('stopping local services');
-  await services.stop();
+  await Promise.all([services.stop(), kafka?.stop(), opensearch?.stop()]);
   return 0;
 }
 

@@ -13,7 +13,11 @@ import { promisify } from 'node:util';
 import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { connect } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
 import { baseClientConfig } from '../../common/aws.js';
+import { kafkaSkipReason } from '../support/kafka.js';
+import { openSearchSkipReason } from '../support/opensearch.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const launcher = (name: string): string => join(ROOT, 'scripts/launch', `${name}.mjs`);
@@ -107,5 +111,54 @@ describe('etl-local', () => {
     const help = await run('etl-local', ['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--bucket/);
+    assert.match(help.stdout, /--kafka/);
+    assert.match(help.stdout, /--opensearch/);
+    const topicAlone = await run('etl-local', ['--topic', 't']);
+    assert.equal(topicAlone.code, 2);
+    assert.match(topicAlone.stderr, /--topic needs --kafka/);
+  });
+});
+
+/** Whether something accepts TCP connections on `host:port`. */
+function listening(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('etl-local with the Java services', { skip: kafkaSkipReason() || openSearchSkipReason() }, () => {
+  test('--kafka --topic and --opensearch add a working broker (with the topic) and node to the JSON line, and SIGTERM stops them', async () => {
+    // Given etl-local asked for Kafka with a topic, and OpenSearch
+    const child = spawn(process.execPath, [launcher('etl-local'), '--kafka', '--topic', 'cli-topic', '--partitions', '2', '--opensearch'], {
+      env: { ...env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const line = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r));
+    const info = JSON.parse(line) as { kafkaBootstrapServers: string; topic: string; partitions: number; opensearchEndpoint: string; env: Record<string, string> };
+
+    // Then both answer on loopback, and the topic has its partitions
+    assert.match(info.kafkaBootstrapServers, /^127\.0\.0\.1:\d+$/);
+    assert.match(info.opensearchEndpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const admin = new Kafka({ clientId: 'cli-test', brokers: [info.kafkaBootstrapServers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: ['cli-topic'] });
+    await admin.disconnect();
+    assert.equal(metadata.topics[0]?.partitions.length, 2);
+    const health = (await (await fetch(`${info.opensearchEndpoint}/_cluster/health`)).json()) as { status: string; number_of_nodes: number };
+    assert.equal(health.status, 'green');
+    assert.equal(health.number_of_nodes, 1);
+
+    // When it gets SIGTERM, it exits 0 and both servers are gone
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(await listening(info.kafkaBootstrapServers), false, 'the broker stopped');
+    assert.equal(await listening(info.opensearchEndpoint.replace('http://', '')), false, 'the node stopped');
   });
 });
