@@ -12,19 +12,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
+import { cacheRoot, freePort } from './java.js';
 
 /** The pinned moto version. */
 export const MOTO_VERSION = '5.2.5';
-
-/** The cache root shared by every checkout on this machine. */
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'streaming-etl');
-}
 
 /** Where moto's virtual environment lives. */
 export function motoHome(): string {
@@ -73,18 +67,6 @@ export async function ensureMoto(progress: (line: string) => void = (l) => proce
   } finally {
     await rm(lock, { recursive: true, force: true });
   }
-}
-
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -4,11 +4,6 @@ declare module 'kinesalite' {
   function kinesalite(options?: { createStreamMs?: number; deleteStreamMs?: number; updateStreamMs?: number; shardLimit?: number; path?: string }): Server;
   export default kinesalite;
 }
-declare module 'dynalite' {
-  import type { Server } from 'node:http';
-  function dynalite(options?: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number; path?: string }): Server;
-  export default dynalite;
-}
 declare module 's3rver' {
   import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
