@@ -85,12 +85,13 @@ describe('local OpenSearch node', { skip: openSearchSkipReason() }, () => {
   });
 
   test('overload modes answer 429 to a burst of bulk requests; the normal mode takes the same burst', async () => {
-    // Given a tiny write pool: items of a burst are rejected with 429 inside HTTP 200 responses
+    // Given a tiny write pool: a burst is rejected with 429, as items inside HTTP 200 responses or,
+    // when the node is slow to answer (a loaded machine), as whole requests
     await node.get().restart({ writeThreads: 1, writeQueueSize: 1 });
     const queued = await burst(uniqueIndex('queue'), 20, 200);
     assert.ok(
-      queued.some((r) => r.status === 200 && r.rejectedItems > 0),
-      `some bulk items rejected with 429: ${JSON.stringify(queued)}`,
+      queued.some((r) => (r.status === 200 && r.rejectedItems > 0) || r.status === 429),
+      `some bulk items or requests rejected with 429: ${JSON.stringify(queued)}`,
     );
 
     // Given a small indexing-pressure limit: a small bulk passes, a burst gets HTTP 429 for whole requests
