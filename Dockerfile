@@ -1,5 +1,5 @@
-# The processor image (`cdk deploy` builds it as a container image asset; for the one-click
-# template, build and push it yourself and pass its URI as ProcessorImageUri).
+# The processor image (`cdk deploy` builds it as a container image asset; the one-click template's
+# CodeBuild project builds it from the pinned source archive, lib/image-build.ts).
 #   docker build -t streaming-etl .
 # Node 22 (the AWS SDK for JavaScript requires it from January 2027).
 
