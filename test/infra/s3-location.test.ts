@@ -13,7 +13,7 @@ import { loadConfig } from '../../processor/config/index.js';
 import { Evaluator, oneClickProps, onlyResource, resourcesOfType, synthesize } from './fixtures.js';
 
 const { json } = synthesize(oneClickProps());
-const createdBucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[0] ?? '';
+const createdBucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.LoggingConfiguration)?.[0] ?? '';
 /** What CloudFormation would name the created bucket (the evaluator gives `<LogicalId>`). */
 const CREATED = 'streamingetl-storagebucket-1a2b3c4d';
 const physical = (text: string) => text.replaceAll(`<${createdBucketId}>`, CREATED);
