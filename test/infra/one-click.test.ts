@@ -169,6 +169,9 @@ describe('one-click template: the console form', () => {
       [{ TaskCpu: '256', TaskMemory: '4096' }, /^TaskMemoryFitsTaskCpu256/],
       [{ TaskMemory: '1024' }, /^TaskMemoryFitsTaskCpu1024/],
       [{ MinTaskCount: '0' }, /^MinTaskCount/],
+      [{ MinTaskCount: '5' }, /^MinTaskCount/],
+      [{ MinTaskCount: '8', MaxTaskCount: '4' }, /^MinTaskCountAtMostMax4/],
+      [{ MinTaskCount: '2', MaxTaskCount: '1' }, /^MinTaskCountAtMostMax1/],
       [{ InputKinesisStream: 'other', InputKafkaTopic: 't', InputKafkaBootstrapServers: 'b-1:9098' }, /^OneSource/],
       [{ InputKafkaTopic: 't' }, /^InputKafkaTopicNeedsServers/],
       [{ OutputKafkaBootstrapServers: 'b-1:9096' }, /^OutputKafkaBootstrapServersNeedTopic/],
@@ -186,6 +189,8 @@ describe('one-click template: the console form', () => {
     }
     const accepted: Record<string, string>[] = [
       { CheckpointInterval: '100' },
+      { MinTaskCount: '4', MaxTaskCount: '4' },
+      { MinTaskCount: '2', MaxTaskCount: '64' },
       { TaskCpu: '256', TaskMemory: '2048' },
       { TaskCpu: '8192', TaskMemory: '20480' },
       { InputKafkaTopic: 't', InputKafkaBootstrapServers: 'b-1.msk.example.net:9098,b-2.msk.example.net:9098' },

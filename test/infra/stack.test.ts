@@ -153,10 +153,9 @@ describe('processor service', () => {
     });
     assert.equal(json.Parameters.TaskCpu?.Default, '1024');
     assert.equal(json.Parameters.TaskMemory?.Default, '2048');
-    assert.equal(json.Parameters.MinTaskCount?.Default, 1);
-    assert.equal(json.Parameters.MinTaskCount?.MinValue, 1);
-    assert.equal(json.Parameters.MaxTaskCount?.Default, 4);
-    assert.equal(json.Parameters.MaxTaskCount?.MinValue, 1);
+    assert.equal(json.Parameters.MinTaskCount?.Default, '1');
+    assert.equal(json.Parameters.MaxTaskCount?.Default, '4');
+    assert.deepEqual(json.Parameters.MaxTaskCount?.AllowedValues, ['1', '2', '3', '4', '6', '8', '12', '16', '24', '32', '48', '64']);
     assert.equal(json.Parameters.DesiredCount, undefined);
   });
 
