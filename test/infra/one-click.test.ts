@@ -182,6 +182,8 @@ describe('one-click template: the console form', () => {
       [{ OutputPrefix: '' }, /^OutputPrefix/],
       [{ OutputBucket: 's3://Bad_Bucket/' }, /^OutputBucket/],
       [{ OutputBucket: 's3://bucket' }, /^OutputBucket/],
+      [{ InputKinesisStream: 'arn:aws:kinesis:eu-west-1:123456789012:stream/trips' }, /^InputKinesisStream/],
+      [{ CheckpointTable: 'ab' }, /^CheckpointTable/],
     ];
     for (const [params, expected] of cases) {
       const r = refused(params);
