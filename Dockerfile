@@ -1,9 +1,10 @@
-# The processor image (`cdk deploy` builds it as a container image asset; for the one-click
-# template, build and push it yourself and pass its URI as ProcessorImageUri).
+# The processor image (`cdk deploy` builds it as a container image asset; the one-click template's
+# CodeBuild project builds it from the pinned source archive, lib/image-build.ts).
 #   docker build -t streaming-etl .
-# Node 22 (the AWS SDK for JavaScript requires it from January 2027).
+# Node 22 (the AWS SDK for JavaScript requires it from January 2027), from ECR Public's mirror of the
+# Docker official images: CodeBuild pulls without Docker Hub's anonymous rate limit.
 
-FROM node:22-bookworm-slim AS build
+FROM public.ecr.aws/docker/library/node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,7 +15,7 @@ COPY replay ./replay
 COPY local ./local
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:22-bookworm-slim
+FROM public.ecr.aws/docker/library/node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json /app/package-lock.json ./

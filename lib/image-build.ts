@@ -1,4 +1,4 @@
-import { CfnResource, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { CfnCondition, CfnElement } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SHA256_PATTERN, SOURCE_ARCHIVE_URL_PATTERN } from './stack-parameters.js';
 
 /** Properties of {@link ImageBuild}. */
 export interface ImageBuildProps {
@@ -114,6 +115,12 @@ export class ImageBuild extends Construct {
 
   constructor(scope: Construct, id: string, props: ImageBuildProps) {
     super(scope, id);
+    if (!Token.isUnresolved(props.sourceUrl) && !new RegExp(SOURCE_ARCHIVE_URL_PATTERN).test(props.sourceUrl)) {
+      throw new Error(`ImageBuild: sourceUrl must be an https URL of a .tar.gz, got '${props.sourceUrl}'`);
+    }
+    if (!Token.isUnresolved(props.sourceSha256) && !new RegExp(SHA256_PATTERN).test(props.sourceSha256)) {
+      throw new Error(`ImageBuild: sourceSha256 must be 64 lower-case hex digits, got '${props.sourceSha256}'`);
+    }
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     this.repository = new ecr.Repository(this, 'Repository', {
       imageTagMutability: ecr.TagMutability.IMMUTABLE,

@@ -53,6 +53,10 @@ export const PROPERTY_PATTERNS: Readonly<Partial<Record<PropertyName, { readonly
   },
   OutputPrefix: { pattern: `^${CANONICAL_KEY_PREFIX_PATTERN}$`, constraint: "'/' (the bucket or path root) or a prefix such as parquet/ (segments ending in '/')" },
   OutputErrorPrefix: { pattern: `^${CANONICAL_KEY_PREFIX_PATTERN}$`, constraint: "'/' or a prefix such as errors/ (segments ending in '/')" },
+  // The stack grants by name (stream/NAME, table/NAME in this account and region), so names only.
+  InputKinesisStream: { pattern: '^([A-Za-z0-9_.-]{1,128})?$', constraint: 'empty (the created stream) or a stream name in this account and region' },
+  OutputKinesisStream: { pattern: '^([A-Za-z0-9_.-]{1,128})?$', constraint: 'empty or a stream name in this account and region' },
+  CheckpointTable: { pattern: '^([A-Za-z0-9_.-]{3,255})?$', constraint: 'empty (the created table) or a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."' },
   InputKafkaBootstrapServers: { pattern: `^(${KAFKA_SERVER}(,${KAFKA_SERVER})*)?$`, constraint: 'empty or comma-separated host:port pairs on ports 9092-9098' },
   OutputKafkaBootstrapServers: { pattern: `^(${KAFKA_SERVER}(,${KAFKA_SERVER})*)?$`, constraint: 'empty or comma-separated host:port pairs on ports 9092-9098' },
   InputKafkaTopic: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a Kafka topic name: letters, digits, ".", "_" or "-"' },

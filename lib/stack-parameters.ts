@@ -47,8 +47,11 @@ export const FARGATE_MEMORY_BY_CPU: Readonly<Record<string, readonly number[]>> 
   '16384': steps(32768, 122880, 8192),
 };
 
-/** Processor tasks the stack's parameters allow at most. */
-export const MAX_TASK_COUNT = 100;
+/**
+ * The task counts MinTaskCount and MaxTaskCount offer: a short list, so that Rules can refuse a
+ * minimum above the maximum (CloudFormation Rules compare strings, not numbers).
+ */
+export const TASK_COUNTS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
 
 /**
  * The infrastructure parameters of the stack (source, network, stream, task size, scaling, optional
@@ -176,16 +179,14 @@ export class StackParameters extends Construct {
     });
     this.minTaskCount = param('MinTaskCount', 'Minimum tasks', {
       type: 'Number',
-      default: 1,
-      minValue: 1,
-      maxValue: MAX_TASK_COUNT,
+      default: '1',
+      allowedValues: TASK_COUNTS.map(String),
       description: 'Processor tasks the service runs at least (and starts with). Tasks share the shards through leases in the lease table.',
     });
     this.maxTaskCount = param('MaxTaskCount', 'Maximum tasks', {
       type: 'Number',
-      default: 4,
-      minValue: 1,
-      maxValue: MAX_TASK_COUNT,
+      default: '4',
+      allowedValues: TASK_COUNTS.map(String),
       description: 'Processor tasks the auto scaling on consumer lag (MillisBehindLatest) may run at most; at least MinTaskCount. More tasks than shards leave the extra ones idle.',
     });
     this.openSearchDomainArn = param('OpenSearchDomainArn', 'OpenSearch domain ARN (optional)', {
@@ -239,6 +240,19 @@ export class StackParameters extends Construct {
           },
         ],
       }).overrideLogicalId(`TaskMemoryFitsTaskCpu${cpu}`);
+    }
+
+    for (const max of TASK_COUNTS.slice(0, -1)) {
+      const allowed = TASK_COUNTS.filter((n) => n <= max).map(String);
+      new CfnRule(this, `MinTasksUpTo${max}`, {
+        ruleCondition: Fn.conditionEquals(this.maxTaskCount.valueAsString, String(max)),
+        assertions: [
+          {
+            assert: Fn.conditionContains(allowed, this.minTaskCount.valueAsString),
+            assertDescription: `With MaxTaskCount ${max}, MinTaskCount must be at most ${max}.`,
+          },
+        ],
+      }).overrideLogicalId(`MinTaskCountAtMostMax${max}`);
     }
 
     const condition = (cid: string, expression: ReturnType<typeof Fn.conditionEquals>): CfnCondition => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the Python environment of the read-back tools (scripts/read-parquet.py) in .cache/venv:
-# pyarrow and DuckDB, pinned, as two independent Parquet readers. Idempotent and quick once done:
+# pyarrow and DuckDB, pinned, as two independent Parquet readers; cfn-lint and checkov for the templates. Idempotent and quick once done:
 # a stamp file records the installed package list, and the packages are reinstalled only when
 # the list below changes. Called by scripts/test.sh before the tests.
 set -euo pipefail
@@ -13,6 +13,7 @@ PACKAGES=(
   "pyarrow==26.0.1"
   "duckdb==2.0.0"
   "cfn-lint==1.58.0"
+  "checkov==3.3.30"
 )
 # ---------------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Dashboard } from '../../lib/dashboard.js';
+import { ImageBuild } from '../../lib/image-build.js';
 import { Network } from '../../lib/network.js';
 import { ProcessorService } from '../../lib/processor-service.js';
 import { Query } from '../../lib/query.js';
@@ -58,6 +59,13 @@ describe('construct validation', () => {
     const required = { image: undefined as never, taskRole: undefined as never, propertiesParameter: undefined as never, propertiesVersion: 'v', metricsNamespace: 'n', applicationName: 'a' };
     assert.throws(() => new ProcessorService(s, 'P', { ...props, ...required, cpu: 1.5 }), /cpu must be a positive integer, got 1\.5/);
     assert.throws(() => new ProcessorService(s, 'Q', { ...props, ...required, minCount: 3, maxCount: 2 }), /maxCount \(2\) must be at least minCount \(3\)/);
+  });
+
+  test('ImageBuild: a literal source is an https .tar.gz with a SHA-256', () => {
+    const sha256 = 'a'.repeat(64);
+    assert.throws(() => new ImageBuild(stack(), 'B', { sourceUrl: 'https://x.net/main.zip', sourceSha256: sha256 }), /sourceUrl must be an https URL of a \.tar\.gz, got 'https:\/\/x\.net\/main\.zip'/);
+    assert.throws(() => new ImageBuild(stack(), 'B', { sourceUrl: 'https://x.net/a.tar.gz', sourceSha256: 'ABC' }), /sourceSha256 must be 64 lower-case hex digits, got 'ABC'/);
+    assert.ok(new ImageBuild(stack(), 'B', { sourceUrl: 'https://x.net/a.tar.gz', sourceSha256: sha256 }).imageUri);
   });
 
   test('Dashboard: period in whole minutes; Query: lastYear in range; StackParameters: imageSource known', () => {

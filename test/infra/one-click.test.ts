@@ -169,6 +169,9 @@ describe('one-click template: the console form', () => {
       [{ TaskCpu: '256', TaskMemory: '4096' }, /^TaskMemoryFitsTaskCpu256/],
       [{ TaskMemory: '1024' }, /^TaskMemoryFitsTaskCpu1024/],
       [{ MinTaskCount: '0' }, /^MinTaskCount/],
+      [{ MinTaskCount: '5' }, /^MinTaskCount/],
+      [{ MinTaskCount: '8', MaxTaskCount: '4' }, /^MinTaskCountAtMostMax4/],
+      [{ MinTaskCount: '2', MaxTaskCount: '1' }, /^MinTaskCountAtMostMax1/],
       [{ InputKinesisStream: 'other', InputKafkaTopic: 't', InputKafkaBootstrapServers: 'b-1:9098' }, /^OneSource/],
       [{ InputKafkaTopic: 't' }, /^InputKafkaTopicNeedsServers/],
       [{ OutputKafkaBootstrapServers: 'b-1:9096' }, /^OutputKafkaBootstrapServersNeedTopic/],
@@ -179,6 +182,8 @@ describe('one-click template: the console form', () => {
       [{ OutputPrefix: '' }, /^OutputPrefix/],
       [{ OutputBucket: 's3://Bad_Bucket/' }, /^OutputBucket/],
       [{ OutputBucket: 's3://bucket' }, /^OutputBucket/],
+      [{ InputKinesisStream: 'arn:aws:kinesis:eu-west-1:123456789012:stream/trips' }, /^InputKinesisStream/],
+      [{ CheckpointTable: 'ab' }, /^CheckpointTable/],
     ];
     for (const [params, expected] of cases) {
       const r = refused(params);
@@ -186,6 +191,8 @@ describe('one-click template: the console form', () => {
     }
     const accepted: Record<string, string>[] = [
       { CheckpointInterval: '100' },
+      { MinTaskCount: '4', MaxTaskCount: '4' },
+      { MinTaskCount: '2', MaxTaskCount: '64' },
       { TaskCpu: '256', TaskMemory: '2048' },
       { TaskCpu: '8192', TaskMemory: '20480' },
       { InputKafkaTopic: 't', InputKafkaBootstrapServers: 'b-1.msk.example.net:9098,b-2.msk.example.net:9098' },

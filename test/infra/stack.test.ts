@@ -134,7 +134,7 @@ describe('storage', () => {
     for (const type of ['AWS::Kinesis::Stream', 'AWS::DynamoDB::Table']) {
       assert.ok(resourcesOfType(json, type).every(([, r]) => r.DeletionPolicy === 'Retain'), type);
     }
-    const bucket = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[1];
+    const bucket = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.LoggingConfiguration)?.[1];
     assert.equal(bucket?.DeletionPolicy, 'Retain');
   });
 });
@@ -153,10 +153,9 @@ describe('processor service', () => {
     });
     assert.equal(json.Parameters.TaskCpu?.Default, '1024');
     assert.equal(json.Parameters.TaskMemory?.Default, '2048');
-    assert.equal(json.Parameters.MinTaskCount?.Default, 1);
-    assert.equal(json.Parameters.MinTaskCount?.MinValue, 1);
-    assert.equal(json.Parameters.MaxTaskCount?.Default, 4);
-    assert.equal(json.Parameters.MaxTaskCount?.MinValue, 1);
+    assert.equal(json.Parameters.MinTaskCount?.Default, '1');
+    assert.equal(json.Parameters.MaxTaskCount?.Default, '4');
+    assert.deepEqual(json.Parameters.MaxTaskCount?.AllowedValues, ['1', '2', '3', '4', '6', '8', '12', '16', '24', '32', '48', '64']);
     assert.equal(json.Parameters.DesiredCount, undefined);
   });
 
@@ -234,7 +233,7 @@ describe('runtime properties', () => {
     const map = doc[0]?.PropertyMap ?? {};
     assert.deepEqual(Object.keys(map), PROPERTY_SPECS.map((s) => s.name));
     const streamId = resourcesOfType(json, 'AWS::Kinesis::Stream')[0]?.[0];
-    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[0];
+    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.LoggingConfiguration)?.[0];
     const tableId = resourcesOfType(json, 'AWS::DynamoDB::Table')[0]?.[0];
     assert.equal(map.InputKinesisStream, `<${streamId}>`);
     assert.equal(map.OutputBucket, `<${bucketId}>`);
@@ -282,7 +281,7 @@ describe('IAM: the task role', () => {
   test('writes only the output and error prefixes of the bucket, lists the bucket', () => {
     const s = statement('WriteOutputPrefixes');
     assert.deepEqual([s.Action].flat().sort(), ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
-    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[0];
+    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.LoggingConfiguration)?.[0];
     assert.deepEqual((new Evaluator(json).value(s.Resource) as string[]).sort(), [`arn:<AWS::Partition>:s3:::<${bucketId}>/errors/*`, `arn:<AWS::Partition>:s3:::<${bucketId}>/parquet/*`]);
     assert.deepEqual(new Evaluator(json).value(statement('ListOutputBucket').Resource), `arn:<AWS::Partition>:s3:::<${bucketId}>`);
   });
@@ -398,7 +397,7 @@ describe('dashboard, query, outputs', () => {
       }),
     });
     const table = onlyResource<{ Properties: { TableInput: { Parameters: Record<string, unknown> } } }>(json, 'AWS::Glue::Table');
-    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.VersioningConfiguration)?.[0];
+    const bucketId = resourcesOfType(json, 'AWS::S3::Bucket').find(([, r]) => r.Properties?.LoggingConfiguration)?.[0];
     assert.equal(
       new Evaluator(json).value(table.Properties.TableInput.Parameters['storage.location.template']),
       `s3://<${bucketId}>/parquet/pickup_location=\${pickup_location}/year=\${year}/month=\${month}/`,
