@@ -11,8 +11,8 @@ import type { ProcessorConfig, SinkConfig, SourceConfig } from './config/types.j
 import { createFileFormat } from './formats/index.js';
 import type { EventSchema } from './formats/types.js';
 import type { Sink } from './lifecycle.js';
-import { DiscardSink } from './sinks/discard-sink.js';
-import { KinesisSink } from './sinks/kinesis-sink.js';
+import { DiscardSink } from './sinks/discard/discard-sink.js';
+import { KinesisSink } from './sinks/kinesis/kinesis-sink.js';
 import { S3Sink } from './sinks/s3/s3-sink.js';
 import { KinesisSource } from './sources/kinesis/kinesis-source.js';
 import type { Source } from './sources/types.js';

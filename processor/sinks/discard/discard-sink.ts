@@ -1,5 +1,5 @@
 /** The Discard sink (`OutputDiscarding`): counts events and drops them, for measuring the source side. */
-import { BaseSink, type SinkRecord } from '../lifecycle.js';
+import { BaseSink, type SinkRecord } from '../../lifecycle.js';
 
 /** Counts and discards events. */
 export class DiscardSink extends BaseSink {

@@ -6,12 +6,12 @@
  * again: at-least-once.
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { baseClientConfig } from '../../common/aws.js';
-import { PutRecordsWriter, type KinesisRecord } from '../../common/kinesis/index.js';
-import type { Logger } from '../../common/log.js';
-import type { KinesisSinkConfig } from '../config/types.js';
-import type { EventSchema } from '../formats/types.js';
-import { BaseSink, type SinkRecord } from '../lifecycle.js';
+import { baseClientConfig } from '../../../common/aws.js';
+import { PutRecordsWriter, type KinesisRecord } from '../../../common/kinesis/index.js';
+import type { Logger } from '../../../common/log.js';
+import type { KinesisSinkConfig } from '../../config/types.js';
+import type { EventSchema } from '../../formats/types.js';
+import { BaseSink, type SinkRecord } from '../../lifecycle.js';
 
 /** Copies events to a Kinesis stream, at least once. */
 export class KinesisSink extends BaseSink {
