@@ -71,7 +71,12 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     : new MemoryLeaseStore();
   if (!config.checkpointTable) log.warn('no CheckpointTable: output is committed at each checkpoint, but positions are not kept across restarts');
   const leases = new LeaseTable(store, workerId);
-  const timings = leaseTimings(config.leaseDurationMs, { maxLeases: config.maxLeasesPerWorker, ...options.leaseTimings });
+  const timings = leaseTimings(config.leaseDurationMs, {
+    maxLeases: config.maxLeasesPerWorker,
+    ...(config.leaseRenewIntervalMs !== undefined ? { renewIntervalMs: config.leaseRenewIntervalMs } : {}),
+    ...(config.leaseBalanceIntervalMs !== undefined ? { balanceIntervalMs: config.leaseBalanceIntervalMs } : {}),
+    ...options.leaseTimings,
+  });
   const connectorContext = {
     config,
     schema,

@@ -178,6 +178,13 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
     problem('CheckpointTable', 'expected a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."');
   }
 
+  const leaseDuration = num('LeaseDuration');
+  const renew = typed.get('LeaseRenewInterval') as number | undefined;
+  if (renew !== undefined && renew * 2 >= leaseDuration) {
+    problem('LeaseRenewInterval', `expected under half of LeaseDuration (${leaseDuration} ms), so that one missed renewal is not fatal`);
+  }
+  const balance = typed.get('LeaseBalanceInterval') as number | undefined;
+
   if (problems.length > 0) throw new ConfigError(problems);
   const config: ProcessorConfig = {
     applicationName,
@@ -185,7 +192,9 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
     sinks,
     checkpointIntervalMs: num('CheckpointInterval'),
     checkpointTable,
-    leaseDurationMs: num('LeaseDuration'),
+    leaseDurationMs: leaseDuration,
+    ...(renew !== undefined ? { leaseRenewIntervalMs: renew } : {}),
+    ...(balance !== undefined ? { leaseBalanceIntervalMs: balance } : {}),
     maxLeasesPerWorker: num('MaxLeasesPerWorker'),
     eventSchema: str('EventSchema') ?? 'TripEvent',
     statusIntervalMs: num('StatusInterval'),

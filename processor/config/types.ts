@@ -88,6 +88,10 @@ export interface ProcessorConfig {
   readonly checkpointTable?: string;
   /** A lease not renewed for this long is taken over (ms). */
   readonly leaseDurationMs: number;
+  /** How often leases are renewed (ms); a third of the duration when absent. */
+  readonly leaseRenewIntervalMs?: number;
+  /** How often leases are listed, taken and balanced (ms); half the duration when absent. */
+  readonly leaseBalanceIntervalMs?: number;
   /** Most leases one task holds. */
   readonly maxLeasesPerWorker: number;
   /** A built-in schema name or a schema file path. */

@@ -70,6 +70,16 @@ describe('types and ranges', () => {
     });
   }
 
+  test('a lease renewal interval of half the lease duration or more is rejected, naming both', async () => {
+    assert.equal(
+      await onlyProblem({ ...KINESIS, ...DISCARD, LeaseDuration: '4000' }, ['--LeaseRenewInterval', '2000']),
+      'LeaseRenewInterval: expected under half of LeaseDuration (4000 ms), so that one missed renewal is not fatal, got "2000" (from flag --LeaseRenewInterval)',
+    );
+    const { config } = await load({ ...KINESIS, ...DISCARD, LeaseDuration: '4000', LeaseRenewInterval: '1999', LeaseBalanceInterval: '500' });
+    assert.equal(config.leaseRenewIntervalMs, 1999);
+    assert.equal(config.leaseBalanceIntervalMs, 500);
+  });
+
   test('range limits themselves are accepted', async () => {
     const { config } = await load({ ...KINESIS, ...DISCARD, CheckpointInterval: '100', HealthCheckPort: '65535', OutputBucket: 'abc', OutputRolloverSizeMb: '5000' });
     assert.equal(config.checkpointIntervalMs, 100);
