@@ -175,8 +175,8 @@ export class DynamoDbLeaseStore implements LeaseStore {
         TableName: this.#table,
         Key: this.#key(RUN + runId),
         UpdateExpression: 'SET runStatus = :dead',
-        ConditionExpression: 'runCounter = :c',
-        ExpressionAttributeValues: { ':dead': { S: 'dead' }, ':c': { N: String(observedCounter) } },
+        ConditionExpression: 'runCounter = :c AND runStatus = :active',
+        ExpressionAttributeValues: { ':dead': { S: 'dead' }, ':c': { N: String(observedCounter) }, ':active': { S: 'active' } },
       }),
     );
   }

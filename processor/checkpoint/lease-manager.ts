@@ -78,6 +78,7 @@ export class LeaseManager {
   readonly #stopRenewing = new AbortController();
   readonly #leaseSeen = new Map<string, Observation>();
   readonly #runSeen = new Map<string, Observation>();
+  readonly #deadSeen = new Map<string, Observation>();
   readonly #handingOver = new Set<string>();
   #lastRenewalStart = performance.now();
   #loops: Promise<void>[] = [];
@@ -232,15 +233,20 @@ export class LeaseManager {
     const dead = new Set<string>();
     for (const run of runs) {
       if (run.runId === this.#runId) continue;
-      const expired = this.#expired(this.#runSeen, run.runId, run.counter, now);
-      if (run.status === 'dead' || expired) {
-        if (run.status === 'active' && !(await store.fenceRun(run.runId, run.counter))) continue;
+      if (run.status === 'active') {
+        if (!this.#expired(this.#runSeen, run.runId, run.counter, now)) continue;
+        // The one run whose conditional write declares it dead cleans it up.
+        if (!(await store.fenceRun(run.runId, run.counter))) continue;
         this.#o.log.warn('a run stopped renewing: fenced as dead', { run: run.runId });
-        await this.#o.onDeadRun(run.runId);
-        await store.deleteRun(run.runId);
-        this.#runSeen.delete(run.runId);
-        dead.add(run.runId);
+      } else if (!this.#expired(this.#deadSeen, run.runId, run.counter, now)) {
+        // Fenced by another run, which is cleaning it up; take over only if that run died doing it.
+        continue;
       }
+      await this.#o.onDeadRun(run.runId);
+      await store.deleteRun(run.runId);
+      this.#runSeen.delete(run.runId);
+      this.#deadSeen.delete(run.runId);
+      dead.add(run.runId);
     }
     const liveRuns = Math.max(1, runs.filter((r) => !dead.has(r.runId)).length + (runs.some((r) => r.runId === this.#runId) ? 0 : 1));
     const leases = await store.listLeases();
@@ -262,7 +268,14 @@ export class LeaseManager {
         taken.push(result.item);
         this.#o.log.info('lease taken', { partition: candidate.partition, from: candidate.owner ?? null, counter: result.held.counter });
       }
-      if (taken.length > 0) await this.#o.onTaken(taken);
+      if (taken.length > 0) {
+        try {
+          await this.#o.onTaken(taken);
+        } catch (error) {
+          // Held but never read would stall those shards for good: stop, and let the leases move.
+          throw new LeaseLostError(`could not start reading the leases just taken (${taken.map((t) => t.partition).join(', ')})`, { cause: error });
+        }
+      }
       return;
     }
     if (mine < Math.floor(active.length / liveRuns) && takeable.length === 0) {

@@ -30,7 +30,7 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async fenceRun(runId: string, observedCounter: number): Promise<boolean> {
     const run = this.#runs.get(runId);
-    if (!run || run.counter !== observedCounter) return false;
+    if (!run || run.counter !== observedCounter || run.status !== 'active') return false;
     run.status = 'dead';
     return true;
   }

@@ -70,7 +70,7 @@ export interface LeaseStore {
   heartbeatRun(runId: string): Promise<void>;
   /** Every run of the application. */
   listRuns(): Promise<RunItem[]>;
-  /** Declares a run dead if its counter is still `observedCounter`; false if it moved on. */
+  /** Declares an active run dead if its counter is still `observedCounter`; false if it moved on or another run was first. */
   fenceRun(runId: string, observedCounter: number): Promise<boolean>;
   /** Removes a run (stopped cleanly, or dead and cleaned up). */
   deleteRun(runId: string): Promise<void>;

@@ -218,7 +218,7 @@ describe('scale-out: several processors on one stream', () => {
     await waitUntil('the dead run to be cleaned up', async () => !(await readRuns(clients.dynamo, r.table, r.application)).includes(victimId));
     await stopAll(survivors);
     const cleanups = survivors.flatMap((w) => w.find('cleaned up a dead run')).filter((l) => l.run === victimId);
-    assert.equal(cleanups.length, 1, 'one survivor cleaned up the dead run');
+    assert.ok(cleanups.length >= 1, 'a survivor cleaned up the dead run');
     // Each upload it left open was either in a persisted checkpoint (completed) or aborted: none stays open.
     assert.ok(Number(cleanups[0]!.aborted) <= leftOpen.length, `aborted ${String(cleanups[0]!.aborted)} of the ${leftOpen.length} uploads left open`);
     assert.deepEqual(await openUploads(clients.s3, r.bucket), [], 'no upload is left open');
