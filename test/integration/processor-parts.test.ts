@@ -101,6 +101,7 @@ describe('processor parts on local servers', () => {
       // And a run declared dead cannot persist even the lease it still holds
       const [run] = await store.listRuns();
       assert.ok(await store.fenceRun('w1', run!.counter));
+      assert.equal(await store.fenceRun('w1', run!.counter), false, 'a second fence of the same observation fails: one run cleans up');
       await assert.rejects(store.persist('w1', 3, [{ lease: h1, position: '12' }], undefined), /declared dead/);
       await assert.rejects(store.heartbeatRun('w1'), FencedError);
       await store.markCommitted(ref!);
