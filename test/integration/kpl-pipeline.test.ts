@@ -19,6 +19,7 @@ import { createPipelineResources, downloadPrefix, getObject, listKeys, startServ
 import { readParquet } from '../support/parquet.js';
 import { s3PipelineFlags, startTestProcessor } from '../support/processor.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
+import { KILL_PHASES, runSoak } from '../support/soak.js';
 
 const quiet = createLogger('test', { level: 'warn' });
 
@@ -38,7 +39,7 @@ describe('KPL-aggregated Kinesis records', () => {
   let kinesis: KinesisClient;
   const cleanup: string[] = [];
   before(async () => {
-    services = await startServicesForTest();
+    services = await startServicesForTest({ s3: 'moto' });
     s3 = new S3Client({ ...baseClientConfig(), forcePathStyle: true });
     kinesis = new KinesisClient(baseClientConfig());
   });
@@ -95,5 +96,22 @@ describe('KPL-aggregated Kinesis records', () => {
     assert.equal(letters.length, 1);
     assert.match(letters[0]!.reason, /MD5/i);
     assert.equal(letters[0]!.raw_base64, broken.toString('base64'));
+  });
+
+  test('kill -9 at random moments and after each checkpoint phase while KPL aggregates arrive: every user record once', async (t) => {
+    // Given three workers reading aggregates of 7 user records, killed 10 times (some right after a checkpoint phase)
+    const summary = await runSoak({ services, kills: 10, aggregate: 7, progress: (line) => t.diagnostic(line) });
+    const { output, ...figures } = summary;
+    t.diagnostic(JSON.stringify(figures));
+    // Then every user record is in S3 exactly once, in its partition, with nothing left open or uncommitted
+    assert.ok(summary.kills >= 10);
+    for (const phase of KILL_PHASES) assert.ok(summary.phaseKills[phase] >= 1, `kills after the ${phase} phase: ${summary.phaseKills[phase]}`);
+    assert.ok(summary.events > 1000, `events put: ${summary.events}`);
+    assert.deepEqual(output.missing.slice(0, 20), [], `${output.missing.length} user records missing`);
+    assert.deepEqual(output.duplicates.slice(0, 20), [], `${output.duplicates.length} user records written more than once`);
+    assert.deepEqual(output.misplaced.slice(0, 20), []);
+    assert.equal(summary.rows, summary.events);
+    assert.equal(summary.openUploads, 0);
+    assert.equal(summary.uncommittedRecords, 0);
   });
 });

@@ -13,6 +13,7 @@ import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { downloadPrefix, listKeys } from './local.js';
 import { readParquet } from './parquet.js';
+import { aggregate } from '../../processor/sources/kinesis/kpl.js';
 
 /** Fresh SDK clients on this process's (local services) environment. */
 export function testClients(): { kinesis: KinesisClient; s3: S3Client; dynamo: DynamoDBClient; destroy(): void } {
@@ -78,28 +79,41 @@ export class Producer {
   /** Trip ids put (acknowledged by Kinesis). */
   readonly ids: number[] = [];
 
-  constructor(kinesis: KinesisClient, stream: string) {
+  readonly #aggregate: number;
+
+  /** `aggregate`: user records per KPL aggregate (0: plain records, one event each). */
+  constructor(kinesis: KinesisClient, stream: string, options: { aggregate?: number } = {}) {
     this.#kinesis = kinesis;
     this.#stream = stream;
+    this.#aggregate = options.aggregate ?? 0;
   }
 
   /** Puts the events with these trip ids (partition key: the id), retrying entries Kinesis refused. */
   async put(ids: readonly number[]): Promise<void> {
-    for (let start = 0; start < ids.length; start += 500) {
-      let batch = ids.slice(start, start + 500);
+    // One entry per Kinesis record: its trip ids and its bytes (a KPL aggregate of several, or one event).
+    const entries: { ids: number[]; data: Uint8Array; key: string }[] = [];
+    if (this.#aggregate > 0) {
+      for (let i = 0; i < ids.length; i += this.#aggregate) {
+        const group = ids.slice(i, i + this.#aggregate);
+        const [record] = aggregate(group.map((id) => ({ data: Buffer.from(tripEvent(id)), partitionKey: `trip-${id}` })), { maxRecords: this.#aggregate });
+        entries.push({ ids: group, data: record!.data, key: record!.partitionKey });
+      }
+    } else {
+      for (const id of ids) entries.push({ ids: [id], data: Buffer.from(tripEvent(id)), key: `trip-${id}` });
+    }
+    for (let start = 0; start < entries.length; start += 500) {
+      let batch = entries.slice(start, start + 500);
       for (let attempt = 1; batch.length > 0; attempt += 1) {
         if (attempt > 20) throw new Error(`Kinesis kept refusing ${batch.length} records`);
-        const out = await this.#kinesis.send(
-          new PutRecordsCommand({ StreamName: this.#stream, Records: batch.map((id) => ({ Data: Buffer.from(tripEvent(id)), PartitionKey: `trip-${id}` })) }),
-        );
-        const failed: number[] = [];
+        const out = await this.#kinesis.send(new PutRecordsCommand({ StreamName: this.#stream, Records: batch.map((e) => ({ Data: e.data, PartitionKey: e.key })) }));
+        const failed: typeof batch = [];
         (out.Records ?? []).forEach((r, i) => {
-          const id = batch[i]!;
+          const entry = batch[i]!;
           if (r.ErrorCode || !r.ShardId || !r.SequenceNumber) {
-            failed.push(id);
+            failed.push(entry);
             return;
           }
-          this.ids.push(id);
+          this.ids.push(...entry.ids);
           const seq = BigInt(r.SequenceNumber);
           if ((this.lastSequence.get(r.ShardId) ?? -1n) < seq) this.lastSequence.set(r.ShardId, seq);
         });

@@ -29,6 +29,8 @@ export interface SoakOptions {
   readonly drainTimeoutMs?: number;
   /** A seed for the kill schedule. @default 1 */
   readonly seed?: number;
+  /** Send the events as KPL aggregates of this many user records. @default 0 (plain records) */
+  readonly aggregate?: number;
 }
 
 /** What the soak found. */
@@ -90,7 +92,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const resources = { ...(await createPipelineResources(options.services, options.shards ?? 8)), application: uniqueName('soak') };
   const baseEnv = workerEnv(options.services.env, resources);
   const all: CliProcessor[] = [];
-  const producer = new Producer(clients.kinesis, resources.stream);
+  const producer = new Producer(clients.kinesis, resources.stream, { aggregate: options.aggregate ?? 0 });
   let kills = 0;
   let externalKills = 0;
   const phaseKills = { 'pre-commit': 0, persist: 0, commit: 0 };
