@@ -22,6 +22,10 @@ export interface SourcePosition {
   readonly position: string;
   /** When the record arrived in the stream (epoch ms), if known. */
   readonly arrivalTimeMs?: number;
+  /** The record's partition key (a KPL user record's own), if the source has one. */
+  readonly partitionKey?: string;
+  /** A KPL user record's explicit hash key, if it had one. */
+  readonly explicitHashKey?: string;
 }
 
 /** One decoded event together with its raw bytes and origin. */

@@ -92,8 +92,9 @@ describe('KPL-aggregated Kinesis records', () => {
       .join('')
       .split('\n')
       .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as { reason: string; raw_base64: string });
+      .map((l) => JSON.parse(l) as { reason: string; raw_base64: string; source: { partitionKey?: string } });
     assert.equal(letters.length, 1);
+    assert.equal(letters[0]!.source.partitionKey, 'corrupt', 'the dead letter keeps the record\'s partition key');
     assert.match(letters[0]!.reason, /MD5/i);
     assert.equal(letters[0]!.raw_base64, broken.toString('base64'));
   });

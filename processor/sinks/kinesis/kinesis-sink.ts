@@ -33,8 +33,13 @@ export class KinesisSink extends BaseSink {
     for (let i = 0; i < records.length; i += 1) {
       const r = records[i]!;
       const id = this.#idIndex >= 0 ? r.event.values[this.#idIndex] : null;
-      // Without an id, the source position still spreads records over the shards.
-      out[i] = { data: r.raw, partitionKey: id === null || id === undefined ? r.origin.position || '0' : String(id) };
+      // Without an id, the record's own partition key (a KPL user record's) keeps its grouping;
+      // failing that, the source position spreads records over the shards.
+      out[i] = {
+        data: r.raw,
+        partitionKey: id === null || id === undefined ? r.origin.partitionKey || r.origin.position || '0' : String(id),
+        ...(id === null || id === undefined ? (r.origin.explicitHashKey ? { explicitHashKey: r.origin.explicitHashKey } : {}) : {}),
+      };
     }
     await this.#writer.write(out);
   }

@@ -144,18 +144,27 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
       for (const r of records) {
         const sequenceNumber = r.SequenceNumber ?? '';
         const arrival = r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {};
-        const origin = (position: string): SourceRecord['origin'] => ({ source: 'kinesis', stream: options.streamName, shard: shardId, position, ...arrival });
+        const origin = (position: string, keys: { partitionKey?: string; explicitHashKey?: string | undefined }): SourceRecord['origin'] => ({
+          source: 'kinesis',
+          stream: options.streamName,
+          shard: shardId,
+          position,
+          ...arrival,
+          ...(keys.partitionKey !== undefined ? { partitionKey: keys.partitionKey } : {}),
+          ...(keys.explicitHashKey !== undefined ? { explicitHashKey: keys.explicitHashKey } : {}),
+        });
         const data = r.Data ?? new Uint8Array(0);
         // KPL aggregates are split into their user records, each with its own position
         // (`<seq>:<sub>`); a corrupt aggregate is one record the pipeline sends to the dead letters.
         const result = deaggregate({ data, sequenceNumber, partitionKey: r.PartitionKey ?? '' });
         if (!result.ok) {
-          batch.push({ data, origin: origin(sequenceNumber), rejected: result.error.message });
+          batch.push({ data, origin: origin(sequenceNumber, { partitionKey: r.PartitionKey ?? '' }), rejected: result.error.message });
           continue;
         }
         for (const user of result.records) {
           if (skip && user.sequenceNumber === skip.sequenceNumber && user.subSequenceNumber !== undefined && BigInt(user.subSequenceNumber) <= skip.through) continue;
-          batch.push({ data: user.data, origin: origin(user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`) });
+          const position = user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`;
+          batch.push({ data: user.data, origin: origin(position, user) });
         }
       }
       skip = undefined;
