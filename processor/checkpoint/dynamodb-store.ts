@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { baseClientConfig } from '../../common/aws.js';
 import { retry } from '../../common/retry.js';
-import type { CommitRecord, HeldLease, LeaseCheckpoint, LeaseItem, LeaseStore, RunItem } from './types.js';
+import { commitRef, type CommitRecord, type HeldLease, type LeaseCheckpoint, type LeaseItem, type LeaseStore, type RunItem } from './types.js';
 import { CheckpointError, FencedError } from './errors.js';
 
 /** Options of the DynamoDB lease store. */
@@ -309,7 +309,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
     leases: readonly LeaseCheckpoint[],
     pending: Readonly<Record<string, unknown>> | undefined,
   ): Promise<string | undefined> {
-    const ref = pending ? `${COMMIT}${runId}/${String(checkpointId).padStart(10, '0')}` : undefined;
+    const ref = pending ? commitRef(runId, checkpointId) : undefined;
     const items: TransactWriteItem[] = [];
     if (ref && pending) {
       items.push({

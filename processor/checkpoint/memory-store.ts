@@ -2,7 +2,7 @@
  * A lease store that lives in this process only: used when no `CheckpointTable` is set. The same
  * conditions as the DynamoDB store, so one worker behaves the same; nothing survives a restart.
  */
-import type { CommitRecord, HeldLease, LeaseCheckpoint, LeaseItem, LeaseStore, RunItem } from './types.js';
+import { commitRef, type CommitRecord, type HeldLease, type LeaseCheckpoint, type LeaseItem, type LeaseStore, type RunItem } from './types.js';
 import { FencedError } from './errors.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -103,7 +103,7 @@ export class MemoryLeaseStore implements LeaseStore {
   ): Promise<string | undefined> {
     if (this.#runs.get(runId)?.status !== 'active') throw new FencedError(`checkpoint ${checkpointId}: run ${runId} was declared dead`);
     const items = leases.map(({ lease }) => this.#held(lease, runId));
-    const ref = pending ? `commit/${runId}/${String(checkpointId).padStart(10, '0')}` : undefined;
+    const ref = pending ? commitRef(runId, checkpointId) : undefined;
     if (ref && pending) this.#commits.set(ref, { ref, runId, checkpointId, pending, committed: false });
     items.forEach((item, i) => {
       item.checkpoint = leases[i]!.position;

@@ -106,5 +106,10 @@ export interface LeaseStore {
   close(): Promise<void>;
 }
 
+/** The sort key of a run's commit record (zero-padded, so a run's records list in checkpoint order). */
+export function commitRef(runId: string, checkpointId: number): string {
+  return `commit/${runId}/${String(checkpointId).padStart(10, '0')}`;
+}
+
 /** Most leases one checkpoint covers: a DynamoDB transaction holds 100 items (leases, commit record, run check). */
 export const MAX_LEASES_PER_CHECKPOINT = 98;

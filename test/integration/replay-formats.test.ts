@@ -6,7 +6,6 @@
  */
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,10 +22,10 @@ import { createLogger } from '../../common/log.js';
 import { convertTlcRow, parseCsvLine, partitionKeyHash, replay, tlcLayoutFromHeader } from '../../replay/index.js';
 import type { ReplaySummary } from '../../replay/index.js';
 import { deaggregate } from '../../processor/sources/kinesis/kpl.js';
+import { runReplayCli } from '../support/replay-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLE = `${ROOT}data/nyc-tlc/yellow_tripdata_2018-01_sample.csv`;
-const LAUNCHER = `${ROOT}scripts/launch/etl-replay.mjs`;
 const quiet = createLogger('test', { level: 'silent' });
 
 let services: LocalServices;
@@ -178,17 +177,9 @@ describe('--aggregate', () => {
   });
 });
 
-/** Runs the CLI as a child process. */
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, env: { ...process.env, ...services.env, LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs the CLI as a child process against the test's local services. */
+function runCli(args: string[]): ReturnType<typeof runReplayCli> {
+  return runReplayCli(args, services.env);
 }
 
 describe('etl-replay exit codes', () => {

@@ -1,6 +1,5 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -21,10 +20,10 @@ import { createLogger } from '../../common/log.js';
 import { PutRecordsWriter } from '../../common/kinesis/index.js';
 import type { PutRecordsClient } from '../../common/kinesis/index.js';
 import { convertTlcRow, parseCsvLine, replay, tlcLayoutFromHeader } from '../../replay/index.js';
+import { runReplayCli } from '../support/replay-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLE = `${ROOT}data/nyc-tlc/yellow_tripdata_2018-01_sample.csv`;
-const LAUNCHER = `${ROOT}scripts/launch/etl-replay.mjs`;
 const quiet = createLogger('test', { level: 'silent' });
 
 let services: LocalServices;
@@ -180,18 +179,7 @@ describe('replay into kinesalite', () => {
   });
 });
 
-/** Runs the CLI as a child process. */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = runReplayCli;
 
 describe('etl-replay CLI', () => {
   test('replays the sample end to end and prints the summary line', async () => {
