@@ -7,6 +7,7 @@
  * then a checkpoint persists its position, then it is forgotten. A partition read to its end is
  * checkpointed soon (so the children of a Kinesis shard can start) and then forgotten.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../common/log.js';
 import { describeError } from '../common/errors.js';
 import type { CheckpointCoordinator, CheckpointResult } from './checkpoint/coordinator.js';
@@ -174,6 +175,9 @@ export class Pipeline {
         } else if (batch) {
           this.#spaceWaiters.shift()?.();
           await this.#handle(batch);
+          // A full queue is handled back to back in microtasks; let timers (lease renewals, the
+          // status line, the checkpoint timer) and I/O run between batches, or they starve.
+          await yieldToEventLoop();
         }
         if (this.#checkpointDue) await this.#checkpoint();
         if (batch) continue;
