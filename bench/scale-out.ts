@@ -85,7 +85,7 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
     ApplicationName: `${stream}-${n}`,
     CheckpointInterval: '60000',
     StatusInterval: '500',
-    LeaseDuration: '6000',
+    LeaseDuration: '10000',
   };
   const wall = performance.now();
   const workers = Array.from({ length: n }, () => startWorker(env));
