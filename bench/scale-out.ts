@@ -10,9 +10,11 @@
  * Ratios are to the 1-worker round and to `JSON.parse` of the same events, measured in the same
  * run. Every round's output is checked: the workers' eventsOut add up to the events in the stream.
  *
+ * Workers run the compiled CLI (dist/), as the container image does; the bench compiles it first.
  * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3]`, or via `npm run bench`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,7 +26,16 @@ import { numberFlag } from './args.js';
 import { jsonParseBaseline, startLocal } from './pipeline.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
-const CLI = fileURLToPath(new URL('../processor/cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The compiled CLI, as the container image runs it (no TypeScript compilation in each worker's CPU). */
+const CLI = fileURLToPath(new URL('../dist/processor/cli.js', import.meta.url));
+
+/** Compiles the processor into dist/ (`npm run build`), as the image does. */
+function build(log: (line: string) => void): void {
+  log('  compiling the processor (npm run build), as the container image runs it ...');
+  const out = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`npm run build failed: ${out.stdout}${out.stderr}`);
+}
 const SHARDS = 8;
 
 /** Creates a second stream on the same local Kinesis and waits until it is active. */
@@ -56,7 +67,7 @@ interface Worker {
 }
 
 function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   createInterface({ input: child.stderr! }).on('line', (line) => {
     worker.tail.push(line);
@@ -112,6 +123,7 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   const log = options.log ?? ((line: string) => console.log(line));
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
   const baseline = jsonParseBaseline(texts);
+  build(log);
   log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table`);
   const local = await startLocal('scale-large', SHARDS, 'scale-output', 'scale-leases');
   const rounds: ScaleOutRound[] = [];
