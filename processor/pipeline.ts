@@ -189,6 +189,8 @@ export class Pipeline {
       await this.#checkpoint();
       this.#o.coordinator.close();
       await this.#o.source.close();
+      // Every lease is released now: the last status line shows none owned.
+      this.#positions.clear();
     } catch (error) {
       this.#o.log.error('pipeline failed', { error: describeError(error) });
       for (const request of this.#checkpointRequests.splice(0)) request.reject(error);
