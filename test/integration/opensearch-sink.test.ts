@@ -2,7 +2,9 @@
  * The OpenSearch sink against a real node (issue 8, "Proof"): the sample replayed with OpenSearch
  * as an extra sink beside S3 gives one document per trip in the index its type names, typed by the
  * mapping; reading the stream again changes no count and no version; a document the mapping
- * refuses becomes a dead letter with the node's reason.
+ * refuses becomes a dead letter with the node's reason. Processor CLI processes killed with -9 at
+ * random and right after each checkpoint phase leave one document per event and S3 exact. A node
+ * that answers 429, or is down for a while, makes the processor wait and catch up.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { createPipelineResources, getObject, listKeys, startServicesForTest, uni
 import { s3PipelineFlags, startTestProcessor } from '../support/processor.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
 import { tripEvent } from '../support/scale-out.js';
+import { KILL_PHASES, runSoak } from '../support/soak.js';
 
 const quiet = createLogger('test', { level: 'warn' });
 
@@ -29,7 +32,8 @@ describe('OpenSearch sink on a real node', { skip: openSearchSkipReason() }, () 
   let kinesis: KinesisClient;
 
   before(async () => {
-    services = await startServicesForTest();
+    // moto's S3: the kill -9 soak counts open multipart uploads.
+    services = await startServicesForTest({ s3: 'moto' });
     s3 = new S3Client({ ...baseClientConfig(), forcePathStyle: true });
     kinesis = new KinesisClient(baseClientConfig());
   });
@@ -136,5 +140,122 @@ describe('OpenSearch sink on a real node', { skip: openSearchSkipReason() }, () 
     assert.equal(after3.get(dupes[0]!.id)?.version, 3, 'written by the copy, then by the changed event');
     for (const d of dupes.slice(1)) assert.equal(after3.get(d.id)?.version, 2);
     assert.equal(await countDocs(endpoint, `${prefix}*`), facts.rows);
+  });
+
+  test('kill -9 soak with OpenSearch beside S3: 12 SIGKILLs, some right after each checkpoint phase; one document per event, S3 exact', async (t) => {
+    // Given two workers writing to S3 and OpenSearch while events keep arriving, killed at random and inside each checkpoint phase
+    const endpoint = node.get().endpoint;
+    const prefix = `${uniqueName('soak')}-`;
+    const summary = await runSoak({
+      services,
+      kills: 12,
+      workers: 2,
+      shards: 4,
+      eventsPerTick: 20,
+      seed: 8,
+      env: { OutputElasticsearchEndpoint: endpoint, ElasticsearchIndexPrefix: prefix, ElasticsearchBulkFlushMaxActions: '100' },
+      progress: (line) => t.diagnostic(line),
+    });
+    const { output, ...figures } = summary;
+    t.diagnostic(JSON.stringify(figures));
+    assert.ok(summary.kills >= 12);
+    for (const phase of KILL_PHASES) assert.ok(summary.phaseKills[phase] >= 1, `kills after the ${phase} phase: ${summary.phaseKills[phase]}`);
+
+    // Then S3 holds every event exactly once with nothing left open
+    assert.ok(summary.events > 500, `events put: ${summary.events}`);
+    assert.deepEqual(output.missing.slice(0, 20), [], `${output.missing.length} events missing from S3`);
+    assert.deepEqual(output.duplicates.slice(0, 20), [], `${output.duplicates.length} events twice in S3`);
+    assert.equal(summary.rows, summary.events);
+    assert.equal(summary.openUploads, 0);
+
+    // And OpenSearch holds one document per event (ids 0..n-1), each with its own event
+    const docs = (await readAllDocs(endpoint, `${prefix}*`)).get(`${prefix}trip`) ?? [];
+    const ids = new Set(docs.map((d) => Number(d.id)));
+    assert.equal(docs.length, summary.events, 'documents = distinct events');
+    assert.equal(ids.size, summary.events);
+    const missing = Array.from({ length: summary.events }, (_, i) => i).filter((i) => !ids.has(i));
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} events without a document`);
+    assert.ok(docs.every((d) => d.source['trip_id'] === Number(d.id)), 'each document holds its own event');
+    t.diagnostic(`documents: ${docs.length}; versions above 1 (rewritten by a run replaying after a kill: same event, later write): ${docs.filter((d) => d.version > 1).length}`);
+  });
+
+  test('the node answering 429 for whole requests, then down for a while: the processor waits, retries and catches up; nothing lost', async (t) => {
+    // Given a node whose indexing-pressure limit refuses every bulk request of the sink (HTTP 429)
+    await node.get().restart({ indexingPressureLimit: '16kb' });
+    const endpoint = node.get().endpoint;
+    const { stream, bucket, table } = await createPipelineResources(services, 4);
+    const prefix = `${uniqueName('busy')}-`;
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('test', { level: 'warn', sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const processor = await startTestProcessor(
+      [...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', uniqueName('app'), '--OutputElasticsearchEndpoint', endpoint, '--ElasticsearchIndexPrefix', prefix, '--ElasticsearchBulkFlushMaxActions', '500', '--CheckpointInterval', '1000'],
+      { log },
+    );
+    const retries = (what: RegExp): Record<string, unknown>[] => lines.filter((l) => l['msg'] === 'OpenSearch writes to retry' && what.test(JSON.stringify(l)));
+
+    // When the sample is replayed
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    // Then the sink gets 429 and keeps retrying
+    await waitFor('the sink to retry after a 429', () => retries(/"status":429/).length >= 2, 120_000);
+    assert.equal(processor.stats().eventsOut.opensearch, 0, 'nothing is written while the node refuses');
+
+    // When the node goes down (halt) while the sink retries, then comes back in its normal mode
+    const before = lines.length;
+    await node.get().halt();
+    await waitFor('the sink to retry while the node is down', () => lines.slice(before).some((l) => l['msg'] === 'OpenSearch writes to retry' && /Connection|ECONNREFUSED|socket/i.test(JSON.stringify(l))), 120_000);
+    await node.get().restart({});
+    await waitFor('all records read', () => processor.stats().eventsIn >= replayed.eventsSent, 120_000);
+    await processor.stop();
+
+    // Then every event is one document, and S3 took them all too
+    const facts = sampleFacts();
+    t.diagnostic(`retry rounds: ${retries(/./).length} (whole requests answered 429: ${retries(/"status":429/).length})`);
+    assert.equal(processor.stats().eventsOut.opensearch, facts.rows);
+    assert.equal(processor.stats().eventsOut.s3, facts.rows);
+    assert.equal(await countDocs(endpoint, `${prefix}trip`), facts.rows);
+    assert.equal(processor.stats().eventsRejected, 0);
+  });
+
+  test('a tiny write queue under a concurrent burst: rejected items (429 inside HTTP 200) are retried; nothing lost', async (t) => {
+    // Given a node with one write thread and a queue of one, and other clients bursting bulk requests at it
+    await node.get().restart({ writeThreads: 1, writeQueueSize: 1 });
+    const endpoint = node.get().endpoint;
+    const { stream, bucket, table } = await createPipelineResources(services, 4);
+    const prefix = `${uniqueName('queue')}-`;
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('test', { level: 'warn', sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const processor = await startTestProcessor(
+      [...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', uniqueName('app'), '--OutputElasticsearchEndpoint', endpoint, '--ElasticsearchIndexPrefix', prefix, '--ElasticsearchBulkFlushMaxActions', '50', '--CheckpointInterval', '500'],
+      { log },
+    );
+    let bursting = true;
+    const burst = (async () => {
+      const other = assertionClient(endpoint);
+      let n = 0;
+      while (bursting) {
+        await Promise.all(
+          Array.from({ length: 8 }, () => {
+            const body = Array.from({ length: 100 }, () => [{ index: { _index: `${prefix}noise` } }, { n: (n += 1), text: 'x'.repeat(200) }]).flat();
+            return other.bulk({ body }).catch(() => undefined);
+          }),
+        );
+      }
+      await other.close();
+    })();
+
+    // When the sample is replayed meanwhile
+    const replayed = await replay({ input: SAMPLE_CSV, streamName: stream, speedup: 1e9, statisticsFrequencyMs: 0, progress: false, logger: quiet });
+    await waitFor('all records read', () => processor.stats().eventsIn >= replayed.eventsSent, 120_000);
+    await processor.stop();
+    bursting = false;
+    await burst;
+    await node.get().restart({});
+
+    // Then every event is one document (whether or not this run's timing made the node reject some of the sink's items)
+    const itemRetries = lines.filter((l) => l['msg'] === 'OpenSearch writes to retry' && /"429 /.test(JSON.stringify(l['items'] ?? {})));
+    t.diagnostic(`retry rounds after items rejected with 429: ${itemRetries.length}; whole-request retries: ${lines.filter((l) => l['msg'] === 'OpenSearch writes to retry' && l['error'] !== undefined).length}`);
+    assert.equal(processor.stats().eventsOut.opensearch, sampleFacts().rows);
+    assert.equal(await countDocs(endpoint, `${prefix}trip`), sampleFacts().rows);
+    assert.equal(processor.stats().eventsRejected, 0);
   });
 });

@@ -29,6 +29,8 @@ export interface SoakOptions {
   readonly drainTimeoutMs?: number;
   /** A seed for the kill schedule. @default 1 */
   readonly seed?: number;
+  /** More processor properties for every worker (e.g. an extra sink). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What the soak found. */
@@ -88,7 +90,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const rand = random(options.seed ?? 1);
   const clients = testClients();
   const resources = { ...(await createPipelineResources(options.services, options.shards ?? 8)), application: uniqueName('soak') };
-  const baseEnv = workerEnv(options.services.env, resources);
+  const baseEnv = workerEnv(options.services.env, resources, options.env);
   const all: CliProcessor[] = [];
   const producer = new Producer(clients.kinesis, resources.stream);
   let kills = 0;

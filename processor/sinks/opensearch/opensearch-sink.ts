@@ -388,7 +388,7 @@ export class OpenSearchSink implements Sink<never> {
         documents: retry.length,
         round,
         delayMs: delay,
-        ...(failure !== undefined ? { error: describeError(failure) } : { items: Object.fromEntries(reasons) }),
+        ...(failure !== undefined ? { error: describeError(failure), status: statusOf(failure) } : { items: Object.fromEntries(reasons) }),
       });
       await sleep(delay, this.#abort.signal);
       if (this.#abort.signal.aborted) throw new OpenSearchSinkError('the OpenSearch sink was closed while writes were being retried');
