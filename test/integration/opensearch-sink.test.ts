@@ -14,6 +14,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
+import { createDecoder, loadSchema } from '../../processor/formats/index.js';
+import type { SinkRecord } from '../../processor/lifecycle.js';
+import { OpenSearchSink } from '../../processor/sinks/opensearch/index.js';
 import { replay } from '../../replay/replay.js';
 import { assertionClient, countDocs, rawSource, readAllDocs, type StoredDoc } from '../support/opensearch-docs.js';
 import { openSearchSkipReason, useOpenSearch } from '../support/opensearch.js';
@@ -257,5 +260,66 @@ describe('OpenSearch sink on a real node', { skip: openSearchSkipReason() }, () 
     assert.equal(processor.stats().eventsOut.opensearch, sampleFacts().rows);
     assert.equal(await countDocs(endpoint, `${prefix}trip`), sampleFacts().rows);
     assert.equal(processor.stats().eventsRejected, 0);
+  });
+
+  test('bulk requests are bounded by actions, bytes and age, and pre-commit flushes the rest; an index name the node refuses makes dead letters', async () => {
+    // Given the sink on its own, with small bounds
+    const endpoint = node.get().endpoint;
+    const schema = await loadSchema('TripEvent');
+    const decode = createDecoder(schema);
+    const prefix = `${uniqueName('bounds')}-`;
+    const rejected: { id: unknown; reason: string }[] = [];
+    let position = 1000;
+    const record = (id: number, type = 'trip'): SinkRecord => {
+      const raw = Buffer.from(JSON.stringify({ ...(JSON.parse(tripEvent(id)) as Record<string, unknown>), type }));
+      const decoded = decode(raw);
+      assert.ok(decoded.ok);
+      return { event: decoded.event, raw, origin: { source: 'kinesis', stream: 's', shard: 'shardId-0', position: String((position += 1)) } };
+    };
+    const oneDocBytes = Buffer.byteLength(tripEvent(1)) + 150;
+    const config = { kind: 'opensearch', endpoint, bulkFlushMaxActions: 7, bulkFlushMaxBytes: 1024 * 1024, bulkFlushIntervalMs: 3_600_000, indexField: 'type', indexPrefix: prefix, documentIdField: 'trip_id' } as const;
+    const context = { runId: 'bounds', log: quiet, reject: (r: SinkRecord, reason: string) => rejected.push({ id: r.event.values[17], reason }) };
+
+    // When 20 events are written with at most 7 actions per request
+    const byActions = new OpenSearchSink({ config, schema });
+    await byActions.start(context);
+    await byActions.write(Array.from({ length: 20 }, (_, i) => record(i)));
+    // Then two full requests went out during the writes and the last 6 wait for pre-commit
+    assert.equal(byActions.stats.bulkRequests, 2);
+    assert.equal(byActions.stats.created, 14);
+    await byActions.preCommit(1);
+    assert.equal(byActions.stats.bulkRequests, 3);
+    assert.equal(byActions.stats.created, 20);
+    await byActions.close();
+
+    // When the size bound holds about three documents
+    const bySize = new OpenSearchSink({ config: { ...config, bulkFlushMaxActions: 10_000, bulkFlushMaxBytes: oneDocBytes * 3 }, schema });
+    await bySize.start(context);
+    await bySize.write(Array.from({ length: 10 }, (_, i) => record(100 + i)));
+    await bySize.preCommit(1);
+    // Then no request carried more than three
+    assert.ok(bySize.stats.bulkRequests >= 4, `requests: ${bySize.stats.bulkRequests}`);
+    assert.equal(bySize.stats.created, 10);
+    await bySize.close();
+
+    // When one event waits longer than the interval, with no pre-commit
+    const byAge = new OpenSearchSink({ config: { ...config, bulkFlushIntervalMs: 200 }, schema });
+    await byAge.start(context);
+    await byAge.write([record(200)]);
+    // Then it is sent on its own
+    await waitFor('the aged event to be flushed', () => byAge.stats.created === 1, 30_000);
+    await byAge.close();
+
+    // When an event's type makes an index name the node refuses (upper case)
+    const badIndex = new OpenSearchSink({ config, schema });
+    await badIndex.start(context);
+    await badIndex.write([record(300, 'Trip'), record(301)]);
+    await badIndex.preCommit(1);
+    await badIndex.close();
+    // Then it is a dead letter with the node's reason, and the other event is written
+    assert.deepEqual(rejected.map((r) => r.id), [300n]);
+    assert.match(rejected[0]!.reason, /^OpenSearch: index .*Trip cannot be created: invalid_index_name_exception/);
+    assert.equal(badIndex.stats.created, 1);
+    assert.equal(await countDocs(endpoint, `${prefix}trip`), 20 + 10 + 1 + 1);
   });
 });

@@ -2,10 +2,11 @@
  * The OpenSearch sink: each valid event becomes one document, in the index an event field names
  * (after a prefix) and with the id another field holds. It is effectively-once without a two-phase
  * commit, by optimistic concurrency: each document stores the source-order key of the event that
- * wrote it (`etl_order`, see `orderKey`); before a bulk request the sink reads the stored keys
- * (one `_mget`), drops every write whose event is not later than the stored one, and makes the
- * others conditional: `create` for an absent document, `index` with `if_seq_no`/`if_primary_term`
- * for a present one. A write that loses a race (409) is read and decided again. So a record
+ * wrote it (`etl_order`, see `orderKey`). A document is first sent as a `create`, which only an
+ * absent document takes; one that exists (409) is read (one `_mget` for all of them, with its
+ * order key, `_seq_no` and `_primary_term`), dropped when the stored event is not older, and
+ * otherwise written with `if_seq_no`/`if_primary_term`, so a write that loses a race (409 again)
+ * is read and decided again. So a record
  * replayed after a crash, or written by a run that lost its lease, never creates a second
  * document, never overwrites a newer one, and changes no version. (A scripted upsert would save
  * the read, but needs Painless, which neither the integ-test node nor every managed offering has.)
@@ -307,6 +308,8 @@ export class OpenSearchSink implements Sink<never> {
    */
   async #send(batch: readonly Action[]): Promise<void> {
     let remaining = await this.#ensureIndices(batch);
+    // Documents known to exist (a create answered 409): read before writing, then written conditionally.
+    const mustRead = new Set<Action>();
     const started = Date.now();
     for (let round = 1; remaining.length > 0; round += 1) {
       const seen = new Set<string>();
@@ -321,25 +324,29 @@ export class OpenSearchSink implements Sink<never> {
         }
       }
       const retry: Action[] = [];
+      const conflicts: Action[] = [];
       const reasons = new Map<string, number>();
       let failure: unknown;
       let unchanged = 0;
       try {
-        const stored = await this.#read(now);
+        const toRead = now.filter((a) => mustRead.has(a));
+        const stored = new Map<Action, Stored>();
+        (await this.#read(toRead)).forEach((current, i) => stored.set(toRead[i]!, current));
         const writes: { action: Action; line: string }[] = [];
-        now.forEach((action, i) => {
-          const current = stored[i]!;
-          if (current.error !== undefined) {
-            retry.push(action);
-            reasons.set(`read: ${current.error}`, (reasons.get(`read: ${current.error}`) ?? 0) + 1);
-          } else if (current.found && current.order !== undefined && current.order >= action.order) {
+        for (const action of now) {
+          const current = stored.get(action);
+          const meta = `"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}`;
+          if (current === undefined || !current.found) {
+            if (current?.error !== undefined) {
+              retry.push(action);
+              reasons.set(`read: ${current.error}`, (reasons.get(`read: ${current.error}`) ?? 0) + 1);
+            } else writes.push({ action, line: `{"create":{${meta}}}\n${action.doc}\n` });
+          } else if (current.order !== undefined && current.order >= action.order) {
             unchanged += 1;
           } else {
-            const meta = `"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}`;
-            const header = current.found ? `{"index":{${meta},"if_seq_no":${current.seqNo},"if_primary_term":${current.primaryTerm}}}` : `{"create":{${meta}}}`;
-            writes.push({ action, line: `${header}\n${action.doc}\n` });
+            writes.push({ action, line: `{"index":{${meta},"if_seq_no":${current.seqNo},"if_primary_term":${current.primaryTerm}}}\n${action.doc}\n` });
           }
-        });
+        }
         if (writes.length > 0) {
           this.#stats.bulkRequests += 1;
           // The NDJSON text is sent as it is, so 64-bit longs stay exact.
@@ -352,7 +359,11 @@ export class OpenSearchSink implements Sink<never> {
             if (status >= 200 && status < 300 && !item.error) {
               if (item.result === 'created') this.#stats.created += 1;
               else this.#stats.updated += 1;
-            } else if (status === 429 || status === 409 || status >= 500) {
+            } else if (status === 409) {
+              // The document exists (a replay, an update) or changed since it was read: read it and decide again.
+              mustRead.add(action);
+              conflicts.push(action);
+            } else if (status === 429 || status >= 500) {
               retry.push(action);
               const key = `${status} ${item.error?.type ?? ''}`;
               reasons.set(key, (reasons.get(key) ?? 0) + 1);
@@ -365,16 +376,16 @@ export class OpenSearchSink implements Sink<never> {
         if (error instanceof OpenSearchSinkError || !isRetriableRequestError(error) || this.#abort.signal.aborted) {
           throw new OpenSearchSinkError(`bulk write of ${now.length} documents failed: ${describeError(error)}`, { cause: error, ...(statusOf(error) !== undefined ? { status: statusOf(error) } : {}) });
         }
-        // Nothing of this round was written (a bulk request that failed as a whole wrote none of its items).
+        // Nothing of this round was written (a request that failed as a whole wrote none of its items).
         failure = error;
         unchanged = 0;
         retry.length = 0;
+        conflicts.length = 0;
         retry.push(...now);
       }
       this.#stats.unchanged += unchanged;
-      remaining = [...retry, ...later];
+      remaining = [...retry, ...conflicts, ...later];
       if (remaining.length === 0) break;
-      if (retry.length === 0) continue;
       const elapsed = Date.now() - started;
       if (elapsed >= this.#retryTimeoutMs) {
         throw new OpenSearchSinkError(`gave up after ${round} rounds over ${elapsed} ms: ${remaining.length} documents still not written`, {
@@ -382,6 +393,8 @@ export class OpenSearchSink implements Sink<never> {
           ...(statusOf(failure) !== undefined ? { status: statusOf(failure) } : {}),
         });
       }
+      // Conflicts and second writes of a document go again at once; only refusals and failures wait.
+      if (retry.length === 0) continue;
       const delay = backoffDelay(round, 200, this.#maxBackoffMs);
       this.#stats.retries += 1;
       this.#log?.warn('OpenSearch writes to retry', {
