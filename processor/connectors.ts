@@ -13,6 +13,7 @@ import type { EventSchema } from './formats/types.js';
 import type { Sink } from './lifecycle.js';
 import { DiscardSink } from './sinks/discard/discard-sink.js';
 import { KinesisSink } from './sinks/kinesis/kinesis-sink.js';
+import { OpenSearchSink } from './sinks/opensearch/index.js';
 import { S3Sink } from './sinks/s3/s3-sink.js';
 import { KinesisSource } from './sources/kinesis/kinesis-source.js';
 import type { Source } from './sources/types.js';
@@ -58,7 +59,7 @@ const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfi
   kinesis: (config, { schema, log }) => new KinesisSink({ config, schema, log: log.child('kinesis-sink') }),
   discard: () => new DiscardSink(),
   kafka: () => notYetAvailable('OutputKafkaTopic', 'Kafka sink'),
-  opensearch: () => notYetAvailable('OutputElasticsearchEndpoint', 'OpenSearch sink'),
+  opensearch: (config, { schema }) => new OpenSearchSink({ config, schema }),
 };
 
 /** Builds the configured source. */

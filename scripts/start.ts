@@ -6,7 +6,8 @@
  * ./output/ and prints a summary.
  *
  * Flags: --speedup N (default 2000000), --shards N (default 4), --output DIR (default ./output),
- * --json (the summary as JSON on stdout).
+ * --opensearch (also start a real local OpenSearch node and write to it as an extra sink; prints
+ * the documents per index), --json (the summary as JSON on stdout).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { baseClientConfig } from '../common/aws.js';
 import { helpText, parseFlags, runCli, type FlagSpec } from '../common/cli.js';
 import { UsageError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
+import { startOpenSearch, type LocalOpenSearch } from '../local/opensearch.js';
 import { startLocalServices } from '../local/services.js';
 import { loadConfig } from '../processor/config/index.js';
 import { startProcessor } from '../processor/processor.js';
@@ -33,6 +35,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'shards', placeholder: 'n', description: 'Shards of the local stream.', default: '4' },
   { name: 'input', placeholder: 'path', description: 'What to replay.', default: 'data/nyc-tlc/yellow_tripdata_2018-01_sample.csv' },
   { name: 'output', placeholder: 'dir', description: 'Where the committed objects are copied.', default: './output' },
+  { name: 'opensearch', boolean: true, description: 'Also start a local OpenSearch node (Java, Maven) and write every event to it as an extra sink.' },
   { name: 'json', boolean: true, description: 'Print the summary as one JSON line.' },
   { name: 'help', boolean: true, description: 'Print this help.' },
 ];
@@ -68,7 +71,12 @@ async function main(): Promise<number> {
 
   log.info('starting embedded Kinesis, S3 and DynamoDB');
   const services = await startLocalServices({ streams: [{ name: STREAM, shards }], buckets: [BUCKET], tables: [TABLE] });
+  let openSearch: LocalOpenSearch | undefined;
   try {
+    if (flags.has('opensearch')) {
+      log.info('starting a local OpenSearch node');
+      openSearch = await startOpenSearch({ log: createLogger('local.opensearch') });
+    }
     Object.assign(process.env, services.env);
     const loaded = await loadConfig({
       argv: [
@@ -79,6 +87,7 @@ async function main(): Promise<number> {
         '--CheckpointInterval', '5000',
         '--StatusInterval', '2000',
         '--ApplicationName', 'streaming-etl-local',
+        ...(openSearch ? ['--OutputElasticsearchEndpoint', openSearch.endpoint] : []),
       ],
       env: {},
     });
@@ -126,6 +135,7 @@ async function main(): Promise<number> {
     const prefix = dataPrefix?.kind === 's3' ? dataPrefix.prefix : '';
     const dataFiles = keys.filter((k) => k.startsWith(prefix) && k.endsWith('.parquet'));
     const partitions = new Set(dataFiles.map((k) => k.slice(0, k.lastIndexOf('/') + 1)));
+    const documentsPerIndex = openSearch ? await countPerIndex(openSearch.endpoint) : undefined;
     const seconds = (performance.now() - started) / 1000;
     const summary = {
       eventsReplayed: replayed.eventsSent,
@@ -141,6 +151,7 @@ async function main(): Promise<number> {
       processingSeconds: Number(processingSeconds.toFixed(2)),
       eventsPerSecond: Math.round(stats.eventsIn / processingSeconds),
       output: join(outputDir, prefix),
+      ...(openSearch ? { openSearch: { endpoint: openSearch.endpoint, documentsWritten: stats.eventsOut.opensearch ?? 0, documentsPerIndex } } : {}),
     };
     if (flags.has('json')) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
@@ -157,15 +168,32 @@ async function main(): Promise<number> {
           `  rate               ${summary.eventsPerSecond} events/s (${summary.processingSeconds} s from the first event read to the final commit)`,
           `  wall time          ${summary.seconds} s (start-up, replay, processing, final checkpoint)`,
           `  output             ${summary.output}`,
+          ...(summary.openSearch
+            ? [
+                `  OpenSearch         ${summary.openSearch.documentsWritten} documents written (effectively once) to ${summary.openSearch.endpoint} (stopped at exit)`,
+                ...Object.entries(summary.openSearch.documentsPerIndex ?? {}).map(([index, count]) => `    index ${index.padEnd(14)} ${count} documents`),
+              ]
+            : []),
           `  read it back       ${readBackHint(summary.output)}`,
           '',
         ].join('\n'),
       );
     }
-    return summary.eventsWritten === summary.eventsReplayed - summary.eventsRejected ? 0 : 1;
+    const openSearchComplete = !summary.openSearch || summary.openSearch.documentsWritten === summary.eventsReplayed - summary.eventsRejected;
+    return summary.eventsWritten === summary.eventsReplayed - summary.eventsRejected && openSearchComplete ? 0 : 1;
   } finally {
+    await openSearch?.stop();
     await services.stop();
   }
+}
+
+/** Documents per index on the node (refreshed first), hidden and system indices left out. */
+async function countPerIndex(endpoint: string): Promise<Record<string, number>> {
+  await fetch(`${endpoint}/_refresh`, { method: 'POST' });
+  const response = await fetch(`${endpoint}/_cat/indices?format=json&h=index,docs.count&expand_wildcards=open`);
+  if (!response.ok) throw new Error(`GET _cat/indices: HTTP ${response.status}`);
+  const rows = (await response.json()) as { index: string; 'docs.count': string }[];
+  return Object.fromEntries(rows.filter((r) => !r.index.startsWith('.')).sort((a, b) => a.index.localeCompare(b.index)).map((r) => [r.index, Number(r['docs.count'])]));
 }
 
 runCli('npm start', main);

@@ -73,11 +73,14 @@ export const PROPERTY_SPECS = [
   { name: 'OutputRolloverInterval', group: 'S3 sink', type: 'integer', default: '900000', min: 1000, description: 'Roll a part file at the next checkpoint once it has been open this long (ms).' },
   { name: 'OutputInactivityInterval', group: 'S3 sink', type: 'integer', default: '60000', min: 1000, description: 'Roll a part file at the next checkpoint once no record has been added for this long (ms).' },
   // --- OpenSearch sink -----------------------------------------------------------------------
-  { name: 'OutputElasticsearchEndpoint', group: 'OpenSearch sink', type: 'string', description: 'OpenSearch endpoint URL; the index comes from the event type and the document id from the trip id.' },
+  { name: 'OutputElasticsearchEndpoint', group: 'OpenSearch sink', type: 'string', description: 'OpenSearch endpoint URL; the index comes from an event field (the type) and the document id from another (the trip id). Amazon OpenSearch Service endpoints (*.es.amazonaws.com, *.aoss.amazonaws.com) are SigV4-signed.' },
   { name: 'ElasticsearchRegion', group: 'OpenSearch sink', type: 'string', description: 'Region of the OpenSearch domain, for SigV4 signing.' },
   { name: 'ElasticsearchBulkFlushMaxSizeMb', group: 'OpenSearch sink', type: 'integer', default: '4', min: 1, max: 100, description: 'Flush a bulk request at this size (MiB).' },
   { name: 'ElasticsearchBulkFlushMaxActions', group: 'OpenSearch sink', type: 'integer', default: '10000', min: 1, description: 'Flush a bulk request at this many actions.' },
   { name: 'ElasticsearchBulkFlushInterval', group: 'OpenSearch sink', type: 'integer', default: '60000', min: 1, description: 'Flush a bulk request after this long (ms).' },
+  { name: 'ElasticsearchIndexField', group: 'OpenSearch sink', type: 'string', default: 'type', description: 'Event field whose value names the index of each document (after ElasticsearchIndexPrefix).' },
+  { name: 'ElasticsearchIndexPrefix', group: 'OpenSearch sink', type: 'string', description: 'Prefix of every index name; when set, the index template matches <prefix>*.' },
+  { name: 'ElasticsearchDocumentIdField', group: 'OpenSearch sink', type: 'string', default: 'trip_id', description: 'Event field whose value is the document id (a replayed event updates the same document).' },
   // --- Kinesis sink --------------------------------------------------------------------------
   { name: 'OutputKinesisStream', group: 'Kinesis sink', type: 'string', description: 'Name or ARN of a Kinesis stream to copy valid events to (at-least-once).' },
   { name: 'OutputStreamRegion', group: 'Kinesis sink', type: 'string', description: 'Region of the output Kinesis stream; defaults to the SDK chain.' },

@@ -148,7 +148,20 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
         bulkFlushMaxBytes: num('ElasticsearchBulkFlushMaxSizeMb') * MIB,
         bulkFlushMaxActions: num('ElasticsearchBulkFlushMaxActions'),
         bulkFlushIntervalMs: num('ElasticsearchBulkFlushInterval'),
+        indexField: str('ElasticsearchIndexField') ?? 'type',
+        indexPrefix: str('ElasticsearchIndexPrefix') ?? '',
+        documentIdField: str('ElasticsearchDocumentIdField') ?? 'trip_id',
       };
+      const prefix = openSearch.indexPrefix;
+      if (prefix !== '' && (!/^[a-z0-9][a-z0-9._-]*$/.test(prefix) || prefix.length > 200)) {
+        problem('ElasticsearchIndexPrefix', 'expected the start of an OpenSearch index name: lower-case letters, digits, ".", "_" or "-", not starting with "-", "_" or ".", at most 200 characters');
+      }
+      if (options.fieldNames !== undefined) {
+        for (const name of ['ElasticsearchIndexField', 'ElasticsearchDocumentIdField'] as const) {
+          const field = name === 'ElasticsearchIndexField' ? openSearch.indexField : openSearch.documentIdField;
+          if (!options.fieldNames.includes(field)) problem(name, `names no field of the event schema (${options.fieldNames.join(', ')})`);
+        }
+      }
       sinks.push(openSearch);
     }
   }

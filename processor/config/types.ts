@@ -67,6 +67,12 @@ export interface OpenSearchSinkConfig {
   readonly bulkFlushMaxBytes: number;
   readonly bulkFlushMaxActions: number;
   readonly bulkFlushIntervalMs: number;
+  /** The event field whose value names each document's index (after `indexPrefix`). */
+  readonly indexField: string;
+  /** Prepended to every index name; '' for none. */
+  readonly indexPrefix: string;
+  /** The event field whose value is the document id. */
+  readonly documentIdField: string;
 }
 
 /** The Discard sink. */

@@ -57,9 +57,9 @@ describe('etl-processor', () => {
   });
 
   test('a sink of a later version is refused clearly, not ignored', async () => {
-    const { code, stderr } = await run('etl-processor', ['--InputKinesisStream', 's', '--OutputElasticsearchEndpoint', 'https://search.example.com']);
+    const { code, stderr } = await run('etl-processor', ['--InputKinesisStream', 's', '--OutputKafkaTopic', 'out', '--OutputKafkaBootstrapServers', 'localhost:9092']);
     assert.equal(code, 2);
-    assert.match(stderr, /OutputElasticsearchEndpoint: the OpenSearch sink is not available/);
+    assert.match(stderr, /OutputKafkaTopic: the Kafka sink is not available/);
   });
 });
 

@@ -31,6 +31,8 @@ export interface SoakOptions {
   readonly seed?: number;
   /** Send the events as KPL aggregates of this many user records. @default 0 (plain records) */
   readonly aggregate?: number;
+  /** More processor properties for every worker (e.g. an extra sink). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What the soak found. */
@@ -90,7 +92,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const rand = random(options.seed ?? 1);
   const clients = testClients();
   const resources = { ...(await createPipelineResources(options.services, options.shards ?? 8)), application: uniqueName('soak') };
-  const baseEnv = workerEnv(options.services.env, resources);
+  const baseEnv = workerEnv(options.services.env, resources, options.env);
   const all: CliProcessor[] = [];
   const producer = new Producer(clients.kinesis, resources.stream, { aggregate: options.aggregate ?? 0 });
   let kills = 0;

@@ -245,7 +245,7 @@ describe('sinks', () => {
       ElasticsearchRegion: 'eu-west-1',
     });
     assert.deepEqual(config.sinks.map((sink) => sink.kind), ['s3', 'opensearch', 'kinesis', 'kafka', 'discard']);
-    assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000 });
+    assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000, indexField: 'type', indexPrefix: '', documentIdField: 'trip_id' });
     assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'] });
   });
 
@@ -265,6 +265,18 @@ describe('sinks', () => {
       );
     });
   }
+
+  test('the OpenSearch index prefix must start an index name; index and id fields must be schema fields', async () => {
+    assert.equal(
+      await onlyProblem({ ...KINESIS, OutputElasticsearchEndpoint: 'http://localhost:9200', ElasticsearchIndexPrefix: 'Trips-' }),
+      'ElasticsearchIndexPrefix: expected the start of an OpenSearch index name: lower-case letters, digits, ".", "_" or "-", not starting with "-", "_" or ".", at most 200 characters, got "Trips-" (from environment)',
+    );
+    const withFields = await loadConfig({ argv: [], env: { ...KINESIS, OutputElasticsearchEndpoint: 'http://localhost:9200', ElasticsearchDocumentIdField: 'trip' }, fieldNames: ['trip_id', 'type', 'pickup_location_id', 'pickup_datetime'] }).catch((e: unknown) => e);
+    assert.ok(withFields instanceof ConfigError, 'an id field the schema lacks is refused');
+    assert.deepEqual(withFields.problems, ['ElasticsearchDocumentIdField="trip" (from environment) names no field of the event schema (trip_id, type, pickup_location_id, pickup_datetime)']);
+    const { config } = await load({ ...KINESIS, OutputElasticsearchEndpoint: 'http://localhost:9200', ElasticsearchIndexPrefix: 'etl-', ElasticsearchIndexField: 'vendor', ElasticsearchDocumentIdField: 'id' });
+    assert.deepEqual(config.sinks[0], { kind: 'opensearch', endpoint: 'http://localhost:9200', region: undefined, bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000, indexField: 'vendor', indexPrefix: 'etl-', documentIdField: 'id' });
+  });
 
   test('properties of a sink that is not configured are warnings', async () => {
     const { warnings } = await load({ ...KINESIS, ...DISCARD, OutputPrefix: 'x/', ElasticsearchRegion: 'eu-west-1' });
