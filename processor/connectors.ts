@@ -12,8 +12,10 @@ import { createFileFormat } from './formats/index.js';
 import type { EventSchema } from './formats/types.js';
 import type { Sink } from './lifecycle.js';
 import { DiscardSink } from './sinks/discard/discard-sink.js';
+import { KafkaSink } from './sinks/kafka/kafka-sink.js';
 import { KinesisSink } from './sinks/kinesis/kinesis-sink.js';
 import { S3Sink } from './sinks/s3/s3-sink.js';
+import { KafkaSource } from './sources/kafka/kafka-source.js';
 import { KinesisSource } from './sources/kinesis/kinesis-source.js';
 import type { Source } from './sources/types.js';
 
@@ -47,7 +49,16 @@ const SOURCES: { readonly [K in SourceConfig['kind']]: SourceFactory<Extract<Sou
       timings: context.timings,
       ...(context.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: context.shardDiscoveryIntervalMs } : {}),
     }),
-  kafka: () => notYetAvailable('InputKafkaTopic', 'Kafka source'),
+  kafka: (config, context) =>
+    new KafkaSource({
+      bootstrapServers: config.bootstrapServers,
+      topic: config.topic,
+      groupId: config.groupId,
+      startingPosition: config.startingPosition,
+      log: context.log.child('source'),
+      leases: context.leases,
+      timings: context.timings,
+    }),
 };
 
 const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfig, { kind: K }>> } = {
@@ -57,7 +68,7 @@ const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfi
   },
   kinesis: (config, { schema, log }) => new KinesisSink({ config, schema, log: log.child('kinesis-sink') }),
   discard: () => new DiscardSink(),
-  kafka: () => notYetAvailable('OutputKafkaTopic', 'Kafka sink'),
+  kafka: (config, { schema, log }) => new KafkaSink({ config, schema, log: log.child('kafka-sink') }),
   opensearch: () => notYetAvailable('OutputElasticsearchEndpoint', 'OpenSearch sink'),
 };
 

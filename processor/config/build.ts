@@ -14,7 +14,9 @@ import type { ResolvedProperties, ResolvedProperty } from './resolve.js';
 import { propertySpec } from './sources.js';
 import type {
   InitialPosition,
+  KafkaCompression,
   KafkaSinkConfig,
+  KafkaStartingPosition,
   KinesisSinkConfig,
   OpenSearchSinkConfig,
   ProcessorConfig,
@@ -95,14 +97,18 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
     }
   } else {
     const pair = kafkaPair('InputKafkaTopic', 'InputKafkaBootstrapServers', kafkaTopicIn, kafkaServersIn, problem);
-    if (pair !== undefined) source = { kind: 'kafka', ...pair, groupId: str('InputKafkaGroupId') ?? applicationName };
+    const startingPosition = (str('InputKafkaStartingPosition') ?? 'LATEST') as KafkaStartingPosition;
+    if (pair !== undefined) source = { kind: 'kafka', ...pair, groupId: str('InputKafkaGroupId') ?? applicationName, startingPosition };
   }
   if (kinesisIn === undefined) {
     for (const name of ['InputStreamRegion', 'InputStreamInitialTimestamp'] as const) {
       if (raw(name) !== undefined) warnings.push(`${shown(name)} ignored: it applies to a Kinesis source only`);
     }
-  } else if (raw('InputKafkaGroupId') !== undefined) {
-    warnings.push(`${shown('InputKafkaGroupId')} ignored: it applies to a Kafka source only`);
+  } else {
+    for (const name of ['InputKafkaGroupId', 'InputKafkaStartingPosition'] as const) {
+      const given = raw(name);
+      if (given !== undefined && given.from !== 'default') warnings.push(`${shown(name)} ignored: it applies to a Kafka source only`);
+    }
   }
 
   // --- the sinks ----------------------------------------------------------------------------------
@@ -161,7 +167,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   const kafkaServersOut = str('OutputKafkaBootstrapServers');
   if (kafkaTopicOut !== undefined || kafkaServersOut !== undefined) {
     const pair = kafkaPair('OutputKafkaTopic', 'OutputKafkaBootstrapServers', kafkaTopicOut, kafkaServersOut, problem);
-    if (pair !== undefined) sinks.push({ kind: 'kafka', ...pair } satisfies KafkaSinkConfig);
+    if (pair !== undefined) sinks.push({ kind: 'kafka', ...pair, compression: (str('OutputKafkaCompression') ?? 'none') as KafkaCompression } satisfies KafkaSinkConfig);
   }
   if (bool('OutputDiscarding')) sinks.push({ kind: 'discard' });
   const sinkAnchors = ['OutputBucket', 'OutputKinesisStream', 'OutputKafkaTopic', 'OutputKafkaBootstrapServers', 'OutputElasticsearchEndpoint'] as const;
@@ -363,6 +369,7 @@ const SINK_SWITCHES: Readonly<Partial<Record<PropertySpec['group'], PropertyName
   'S3 sink': 'OutputBucket',
   'OpenSearch sink': 'OutputElasticsearchEndpoint',
   'Kinesis sink': 'OutputKinesisStream',
+  'Kafka sink': 'OutputKafkaTopic',
 };
 
 function warnIgnoredSinkProperties(resolved: ResolvedProperties, warnings: string[]): void {

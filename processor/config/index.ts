@@ -23,7 +23,9 @@ export type { ProcessorArgs, PropertyEntry, PropertyLayer, PropertySource } from
 export type {
   DiscardSinkConfig,
   InitialPosition,
+  KafkaCompression,
   KafkaSinkConfig,
+  KafkaStartingPosition,
   KinesisSinkConfig,
   OpenSearchSinkConfig,
   ProcessorConfig,

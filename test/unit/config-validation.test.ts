@@ -134,9 +134,19 @@ describe('exactly one source', () => {
 
   test('a Kafka source: servers split and trimmed, group id defaults to ApplicationName', async () => {
     const { config } = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b-1:9092, b-2:9094,[::1]:9092', ApplicationName: 'app' });
-    assert.deepEqual(config.source, { kind: 'kafka', topic: 'trips', bootstrapServers: ['b-1:9092', 'b-2:9094', '[::1]:9092'], groupId: 'app' });
+    assert.deepEqual(config.source, { kind: 'kafka', topic: 'trips', bootstrapServers: ['b-1:9092', 'b-2:9094', '[::1]:9092'], groupId: 'app', startingPosition: 'LATEST' });
     const withGroup = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaGroupId: 'g' });
     assert.equal(withGroup.config.source.kind === 'kafka' && withGroup.config.source.groupId, 'g');
+  });
+
+  test('InputKafkaStartingPosition: earliest or latest (case-insensitive); another value is a problem; ignored with a warning for Kinesis', async () => {
+    const { config } = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaStartingPosition: 'earliest' });
+    assert.equal(config.source.kind === 'kafka' && config.source.startingPosition, 'EARLIEST');
+    const problems = await problemsOf({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaStartingPosition: 'beginning' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /InputKafkaStartingPosition.*beginning/);
+    const kinesis = await load({ ...KINESIS, ...DISCARD, InputKafkaStartingPosition: 'EARLIEST' });
+    assert.deepEqual(kinesis.warnings, ['InputKafkaStartingPosition="EARLIEST" (from environment) ignored: it applies to a Kafka source only']);
   });
 
   test('bad bootstrap servers are named', async () => {
@@ -236,7 +246,15 @@ describe('sinks', () => {
     });
     assert.deepEqual(config.sinks.map((sink) => sink.kind), ['s3', 'opensearch', 'kinesis', 'kafka', 'discard']);
     assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000 });
-    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'] });
+    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none' });
+  });
+
+  test('OutputKafkaCompression: none by default, one of the codecs, a warning without OutputKafkaTopic', async () => {
+    const { config } = await load({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'LZ4' });
+    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4' });
+    assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'brotli' }), /OutputKafkaCompression.*brotli/);
+    const alone = await load({ ...KINESIS, ...DISCARD, OutputKafkaCompression: 'zstd' });
+    assert.deepEqual(alone.warnings, ['OutputKafkaCompression="zstd" (from environment) ignored: OutputKafkaTopic is not set']);
   });
 
   test('OutputKafkaTopic needs OutputKafkaBootstrapServers and vice versa', async () => {
