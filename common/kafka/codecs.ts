@@ -4,7 +4,9 @@
  * the npm package, so nothing is downloaded or built at install time:
  * - snappy: `snappyjs` (pure JavaScript) with the xerial framing the Java client writes
  *   (`0x82 SNAPPY 0x00`, version, then length-prefixed blocks); unframed snappy is read too;
- * - lz4: `lz4js` (pure JavaScript), LZ4 frames as Kafka writes them since message format v1;
+ * - lz4: `lz4js` (pure JavaScript) reads LZ4 frames; frames are written here with independent
+ *   64 KiB blocks, as the Java client does, by `lz4-block.ts` (the broker refuses lz4js's own
+ *   frames, whose blocks depend on each other, and blocks whose last match starts too late);
  * - zstd: `fzstd` (pure JavaScript) decompresses, including the streamed frames without a content
  *   size that the Java client writes; `@bokuweb/zstd-wasm` (WebAssembly) compresses.
  */
@@ -12,7 +14,9 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import * as lz4 from 'lz4js';
 import { decompress as zstdDecompress } from 'fzstd';
+import { xxh32 } from '../lz4-frame.js';
 import { KafkaClientError } from './errors.js';
+import { lz4CompressBlock } from './lz4-block.js';
 
 const require = createRequire(import.meta.url);
 // kafkajs is CommonJS whose codec registry Node cannot see as a named export.
@@ -79,6 +83,33 @@ export function snappyCompress(data: Uint8Array): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The block size the Java client's LZ4 frames use (BD 4). */
+const LZ4_BLOCK_BYTES = 64 * 1024;
+
+/**
+ * An LZ4 frame as Kafka's Java client writes it: version 01, independent blocks, no checksums
+ * other than the header's, 64 KiB blocks, each compressed on its own (or stored when that is smaller).
+ */
+export function lz4FrameCompress(data: Uint8Array): Buffer {
+  const header = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0]);
+  header[6] = (xxh32(header.subarray(4, 6)) >>> 8) & 0xff;
+  const parts: Uint8Array[] = [header];
+  for (let at = 0; at < data.length; at += LZ4_BLOCK_BYTES) {
+    const block = data.subarray(at, Math.min(data.length, at + LZ4_BLOCK_BYTES));
+    const compressed = lz4CompressBlock(block);
+    const length = Buffer.alloc(4);
+    if (compressed.length >= block.length) {
+      length.writeUInt32LE((0x80000000 | block.length) >>> 0, 0);
+      parts.push(length, block);
+    } else {
+      length.writeUInt32LE(compressed.length, 0);
+      parts.push(length, compressed);
+    }
+  }
+  parts.push(Buffer.alloc(4));
+  return Buffer.concat(parts);
+}
+
 let zstd: Promise<ZstdWasm> | undefined;
 /** The zstd compressor, its WebAssembly instantiated once. */
 function zstdWasm(): Promise<ZstdWasm> {
@@ -110,7 +141,7 @@ export function registerCodecs(): void {
     decompress: async (buffer: Buffer) => wrap('snappy', () => snappyDecompress(buffer)),
   });
   CompressionCodecs[CompressionTypes.LZ4] = () => ({
-    compress: async (encoder: Encoder) => wrap('lz4', () => Buffer.from(lz4.compress(encoder.buffer))),
+    compress: async (encoder: Encoder) => wrap('lz4', () => lz4FrameCompress(encoder.buffer)),
     decompress: async (buffer: Buffer) => wrap('lz4', () => Buffer.from(lz4.decompress(buffer))),
   });
   CompressionCodecs[CompressionTypes.ZSTD] = () => ({
