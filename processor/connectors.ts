@@ -55,6 +55,7 @@ const SOURCES: { readonly [K in SourceConfig['kind']]: SourceFactory<Extract<Sou
       topic: config.topic,
       groupId: config.groupId,
       startingPosition: config.startingPosition,
+      security: config.security,
       log: context.log.child('source'),
       leases: context.leases,
       timings: context.timings,

@@ -24,6 +24,7 @@ export type {
   DiscardSinkConfig,
   InitialPosition,
   KafkaCompression,
+  KafkaSecurity,
   KafkaSinkConfig,
   KafkaStartingPosition,
   KinesisSinkConfig,

@@ -3,6 +3,7 @@
  * (see `common/properties` for the catalogue and `./load.ts` for the sources and their precedence).
  */
 
+import type { KafkaSecurity as KafkaClientSecurity } from '../../common/kafka/client.js';
 import type { KafkaCompressionName } from '../../common/kafka/compression.js';
 
 /** Where a shard without a checkpoint starts. */
@@ -16,6 +17,9 @@ export type KafkaStartingPosition = 'EARLIEST' | 'LATEST';
 
 /** Compression of the record batches the Kafka sink writes. */
 export type KafkaCompression = KafkaCompressionName;
+
+/** How a Kafka client connects: plaintext, TLS, or TLS with SCRAM. */
+export type KafkaSecurity = KafkaClientSecurity;
 
 /** The one source. */
 export type SourceConfig =
@@ -34,6 +38,7 @@ export type SourceConfig =
       readonly topic: string;
       readonly groupId: string;
       readonly startingPosition: KafkaStartingPosition;
+      readonly security: KafkaSecurity;
     };
 
 /** The S3 sink. */
@@ -67,6 +72,7 @@ export interface KafkaSinkConfig {
   readonly bootstrapServers: readonly string[];
   readonly topic: string;
   readonly compression: KafkaCompression;
+  readonly security: KafkaSecurity;
 }
 
 /** The OpenSearch sink. */

@@ -40,7 +40,7 @@ export class KafkaSink extends BaseSink {
   }
 
   override async start(context: SinkContext): Promise<void> {
-    const kafka = this.#kafka ?? createKafkaClient({ brokers: this.#config.bootstrapServers, clientId: `streaming-etl-sink-${context.runId}`, log: this.#log.child('kafkajs') });
+    const kafka = this.#kafka ?? createKafkaClient({ brokers: this.#config.bootstrapServers, clientId: `streaming-etl-sink-${context.runId}`, log: this.#log.child('kafkajs'), security: this.#config.security });
     this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     try {
       await this.#producer.connect();

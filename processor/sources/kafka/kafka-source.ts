@@ -32,7 +32,7 @@ import { sleep } from '../../../common/retry.js';
 import { LeaseManager, type LeaseTimings } from '../../checkpoint/lease-manager.js';
 import type { LeaseTable } from '../../checkpoint/lease-table.js';
 import type { LeaseItem } from '../../checkpoint/types.js';
-import type { KafkaStartingPosition } from '../../config/types.js';
+import type { KafkaSecurity, KafkaStartingPosition } from '../../config/types.js';
 import type { SourceRecord, Source, SourceContext } from '../types.js';
 import { SourceError } from '../errors.js';
 
@@ -42,6 +42,8 @@ export interface KafkaSourceOptions {
   readonly topic: string;
   readonly groupId: string;
   readonly startingPosition: KafkaStartingPosition;
+  /** @default plaintext */
+  readonly security?: KafkaSecurity;
   readonly log: Logger;
   readonly leases: LeaseTable;
   readonly timings: LeaseTimings;
@@ -85,7 +87,12 @@ export class KafkaSource implements Source {
   constructor(options: KafkaSourceOptions) {
     this.#o = options;
     this.#log = options.log;
-    this.#kafka = options.kafka ?? createKafkaClient({ brokers: options.bootstrapServers, clientId: `streaming-etl-${options.leases.runId}`, log: options.log.child('kafkajs') });
+    this.#kafka = options.kafka ?? createKafkaClient({
+        brokers: options.bootstrapServers,
+        clientId: `streaming-etl-${options.leases.runId}`,
+        log: options.log.child('kafkajs'),
+        ...(options.security ? { security: options.security } : {}),
+      });
     const sessionTimeout = options.sessionTimeoutMs ?? Math.max(6000, options.timings.leaseDurationMs);
     this.#consumer = this.#kafka.consumer({
       groupId: options.groupId,
