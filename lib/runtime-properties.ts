@@ -294,6 +294,8 @@ function parameterOptions(spec: PropertySpec): ConstructorParameters<typeof CfnP
       const special = PROPERTY_PATTERNS[spec.name as PropertyName];
       return {
         type: 'String',
+        // A SCRAM password is not shown in the console or by DescribeStacks.
+        ...(spec.name.endsWith('Password') ? { noEcho: true } : {}),
         default: defaultValue,
         description: special ? description : `${description} No double quotes or backslashes.`,
         allowedPattern: special?.pattern ?? NO_JSON_SPECIALS,

@@ -3,7 +3,6 @@
  * own folder (`sources/kinesis`, `sinks/s3`, …) and is registered here with one line, so adding a
  * connector touches its folder and this file only.
  */
-import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { LeaseTimings } from './checkpoint/lease-manager.js';
 import type { LeaseTable } from './checkpoint/lease-table.js';
@@ -12,9 +11,11 @@ import { createFileFormat } from './formats/index.js';
 import type { EventSchema } from './formats/types.js';
 import type { Sink } from './lifecycle.js';
 import { DiscardSink } from './sinks/discard/discard-sink.js';
+import { KafkaSink } from './sinks/kafka/kafka-sink.js';
 import { KinesisSink } from './sinks/kinesis/kinesis-sink.js';
 import { OpenSearchSink } from './sinks/opensearch/index.js';
 import { S3Sink } from './sinks/s3/s3-sink.js';
+import { KafkaSource } from './sources/kafka/kafka-source.js';
 import { KinesisSource } from './sources/kinesis/kinesis-source.js';
 import type { Source } from './sources/types.js';
 
@@ -32,10 +33,6 @@ export interface ConnectorContext {
 type SourceFactory<C extends SourceConfig> = (config: C, context: ConnectorContext) => Promise<Source> | Source;
 type SinkFactory<C extends SinkConfig> = (config: C, context: ConnectorContext) => Promise<Sink> | Sink;
 
-function notYetAvailable(property: string, what: string): never {
-  throw new ConfigError([`${property}: the ${what} is not available in this version of streaming-etl; remove the property or use another one`]);
-}
-
 const SOURCES: { readonly [K in SourceConfig['kind']]: SourceFactory<Extract<SourceConfig, { kind: K }>> } = {
   kinesis: (config, context) =>
     new KinesisSource({
@@ -48,7 +45,17 @@ const SOURCES: { readonly [K in SourceConfig['kind']]: SourceFactory<Extract<Sou
       timings: context.timings,
       ...(context.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: context.shardDiscoveryIntervalMs } : {}),
     }),
-  kafka: () => notYetAvailable('InputKafkaTopic', 'Kafka source'),
+  kafka: (config, context) =>
+    new KafkaSource({
+      bootstrapServers: config.bootstrapServers,
+      topic: config.topic,
+      groupId: config.groupId,
+      startingPosition: config.startingPosition,
+      security: config.security,
+      log: context.log.child('source'),
+      leases: context.leases,
+      timings: context.timings,
+    }),
 };
 
 const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfig, { kind: K }>> } = {
@@ -58,7 +65,7 @@ const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfi
   },
   kinesis: (config, { schema, log }) => new KinesisSink({ config, schema, log: log.child('kinesis-sink') }),
   discard: () => new DiscardSink(),
-  kafka: () => notYetAvailable('OutputKafkaTopic', 'Kafka sink'),
+  kafka: (config, { schema, log }) => new KafkaSink({ config, schema, log: log.child('kafka-sink') }),
   opensearch: (config, { schema }) => new OpenSearchSink({ config, schema }),
 };
 

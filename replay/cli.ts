@@ -13,7 +13,7 @@ import { nothingSentReason, replay } from './replay.js';
 
 const USAGE = 'Usage: etl-replay --input <path | s3://bucket/prefix> --stream-name <name> [options]';
 const SUMMARY =
-  'Replays historic events (NYC TLC taxi CSV, or JSON lines; plain, gzip or LZ4) into a Kinesis stream, paced by their event time.';
+  'Replays historic events (NYC TLC taxi CSV, or JSON lines; plain, gzip or LZ4) into a Kinesis stream or a Kafka topic, paced by their event time.';
 const EPILOGUE =
   'The summary is printed as one JSON line on stdout. Exit codes: 0 sent, 3 sent nothing (empty input, or every row invalid or rejected), 2 usage error, 1 failure. amazon-kinesis-replay flag spellings are accepted.';
 
@@ -36,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     const nothing = nothingSentReason(summary);
     if (nothing === undefined) return 0;
-    process.stderr.write(`etl-replay: sent nothing to ${options.streamName}: ${nothing}\n`);
+    process.stderr.write(`etl-replay: sent nothing to ${options.kafka ? `Kafka topic ${options.kafka.topic}` : options.streamName}: ${nothing}\n`);
     return EXIT_NOTHING_SENT;
   } finally {
     process.off('SIGINT', stop);

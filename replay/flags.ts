@@ -7,7 +7,9 @@
  */
 import { UsageError } from '../common/errors.js';
 import type { FlagSpec, ParsedFlags } from '../common/cli.js';
+import { KAFKA_COMPRESSION_NAMES, type KafkaCompressionName } from '../common/kafka/compression.js';
 import { REPLAY_DEFAULTS } from './constants.js';
+import type { KafkaReplayTarget } from './kafka-writer.js';
 import { parseTimestampValue } from './input/events.js';
 import type { InputFormat, ReplayOptions } from './types.js';
 
@@ -18,6 +20,9 @@ export const REPLAY_FLAGS: readonly FlagSpec[] = [
   { name: 'object-prefix', aliases: ['-objectPrefix'], placeholder: 'prefix', description: 'S3 input: the key prefix.', default: '(the whole bucket)' },
   { name: 'bucket-region', aliases: ['-bucketRegion'], placeholder: 'region', description: 'The region of the input bucket.', default: 'the SDK chain' },
   { name: 'stream-name', aliases: ['-streamName'], placeholder: 'name | arn', description: 'The Kinesis stream to write to (name or ARN).' },
+  { name: 'kafka-bootstrap-servers', placeholder: 'host:port,…', description: 'Write to Kafka instead of Kinesis: the brokers (with --topic).' },
+  { name: 'topic', placeholder: 'topic', description: 'The Kafka topic to write to (with --kafka-bootstrap-servers); keys are the trip ids.' },
+  { name: 'kafka-compression', placeholder: 'none|gzip|snappy|lz4|zstd', description: 'Compression of the batches written to Kafka.', default: 'none' },
   { name: 'region', aliases: ['-streamRegion', '-region'], placeholder: 'region', description: 'The region of the stream.', default: 'the SDK chain (AWS_REGION)' },
   { name: 'endpoint', aliases: ['-endpoint'], placeholder: 'url', description: 'The Kinesis endpoint.', default: 'AWS_ENDPOINT_URL_KINESIS, else AWS' },
   { name: 'speedup', aliases: ['-speedup'], placeholder: 'factor', description: 'How many times faster than real time to replay.', default: String(REPLAY_DEFAULTS.speedup) },
@@ -45,6 +50,26 @@ function number(flags: ParsedFlags, name: string, check: (n: number) => boolean,
   return value;
 }
 
+/** The Kafka destination from --kafka-bootstrap-servers, --topic and --kafka-compression, if given. */
+function kafkaTarget(flags: ParsedFlags): KafkaReplayTarget | undefined {
+  const servers = flags.get('kafka-bootstrap-servers');
+  const topic = flags.get('topic');
+  const compression = flags.get('kafka-compression');
+  if (servers === undefined && topic === undefined) {
+    if (compression !== undefined) throw new UsageError('flag --kafka-compression needs --kafka-bootstrap-servers and --topic');
+    return undefined;
+  }
+  if (servers === undefined || servers.trim() === '') throw new UsageError('flag --topic needs --kafka-bootstrap-servers');
+  if (topic === undefined || !/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new UsageError(`flag --topic needs a Kafka topic name (1 to 249 letters, digits, ".", "_" or "-"), got "${topic ?? ''}"`);
+  const list = servers.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.filter((s) => !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s));
+  if (list.length === 0 || bad.length > 0) throw new UsageError(`flag --kafka-bootstrap-servers needs host:port pairs such as broker-1:9092,broker-2:9092, got "${servers}"`);
+  if (compression !== undefined && !(KAFKA_COMPRESSION_NAMES as readonly string[]).includes(compression)) {
+    throw new UsageError(`flag --kafka-compression needs one of ${KAFKA_COMPRESSION_NAMES.join(', ')}, got "${compression}"`);
+  }
+  return { bootstrapServers: list, topic, ...(compression !== undefined ? { compression: compression as KafkaCompressionName } : {}) };
+}
+
 /** Turns parsed flags into replay options (without the run-time parts: logger, clients, signal). */
 export function optionsFromFlags(flags: ParsedFlags): ReplayOptions {
   const bucket = flags.get('bucket-name');
@@ -57,7 +82,10 @@ export function optionsFromFlags(flags: ParsedFlags): ReplayOptions {
   if (input === undefined && prefix !== undefined) throw new UsageError('flag --object-prefix (-objectPrefix) needs --bucket-name (-bucketName)');
   if (input === undefined || input === '') throw new UsageError('flag --input (or --bucket-name) is required');
   const streamName = flags.get('stream-name');
-  if (streamName === undefined || streamName === '') throw new UsageError('flag --stream-name (-streamName) is required');
+  const kafka = kafkaTarget(flags);
+  if (kafka !== undefined && streamName !== undefined) throw new UsageError('give either --stream-name (Kinesis) or --kafka-bootstrap-servers with --topic (Kafka), not both');
+  if (kafka === undefined && (streamName === undefined || streamName === '')) throw new UsageError('flag --stream-name (-streamName) is required, or --kafka-bootstrap-servers with --topic');
+  if (kafka !== undefined && flags.get('aggregate') === 'true') throw new UsageError('flag --aggregate (KPL aggregation) applies to Kinesis only, not to a Kafka topic');
   const format = flags.get('format');
   if (format !== undefined && !['auto', 'csv', 'jsonl'].includes(format)) throw new UsageError(`flag --format needs auto, csv or jsonl, got "${format}"`);
   const seekRaw = flags.get('seek');
@@ -75,6 +103,7 @@ export function optionsFromFlags(flags: ParsedFlags): ReplayOptions {
   const options: ReplayOptions = {
     input,
     streamName,
+    kafka,
     endpoint,
     region: flags.get('region'),
     bucketRegion: flags.get('bucket-region'),

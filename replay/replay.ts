@@ -23,7 +23,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig, s3ForcePathStyle } from '../common/aws.js';
 import { ConfigError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
-import { KinesisRecordRejectedError, KinesisWriteError, PutRecordsWriter } from '../common/kinesis/index.js';
+import { KafkaClientError } from '../common/kafka/errors.js';
+import { KinesisRecordRejectedError, KinesisWriteError, PutRecordsWriter, type PutRecordsWriterStats } from '../common/kinesis/index.js';
+import { KafkaRecordRejectedError, KafkaRecordWriter } from './kafka-writer.js';
+
 import type { KinesisRecord, PutRecordsClient } from '../common/kinesis/index.js';
 import { Aggregator } from '../processor/sources/kinesis/kpl.js';
 import { KplRecordRejectedError } from '../processor/sources/kinesis/kpl-errors.js';
@@ -40,6 +43,14 @@ import { loadShardMap } from './shard-map.js';
 import type { ShardMap } from './shard-map.js';
 import { StatsReporter, newCounters } from './stats.js';
 import type { InputFormat, ReplayEvent, ReplayOptions, ReplaySummary } from './types.js';
+
+/** What the replay writes through: the Kinesis PutRecords writer or the Kafka writer. */
+interface ReplayWriter {
+  write(records: KinesisRecord | readonly KinesisRecord[]): Promise<void>;
+  close(): Promise<void>;
+  readonly stats: PutRecordsWriterStats;
+  readonly failure: Error | undefined;
+}
 
 /** Options with their defaults applied and checked. */
 interface Resolved {
@@ -73,7 +84,13 @@ function resolve(options: ReplayOptions): Resolved {
     aggregateMaxBytes: options.aggregateMaxBytes ?? REPLAY_DEFAULTS.aggregateMaxBytes,
   };
   check(typeof options.input === 'string' && options.input.length > 0, `input must be a path or s3:// URL, got ${JSON.stringify(options.input)}`);
-  check(typeof options.streamName === 'string' && options.streamName.length > 0, `streamName must be a stream name or ARN, got ${JSON.stringify(options.streamName)}`);
+  if (options.kafka !== undefined) {
+    check(options.streamName === undefined, 'give either streamName (Kinesis) or kafka (a Kafka topic), not both');
+    check(options.kafka.topic.length > 0 && options.kafka.bootstrapServers.length > 0, 'kafka needs a topic and bootstrap servers');
+    check(!(options.aggregate ?? false), 'aggregate (KPL aggregation) applies to Kinesis only, not to a Kafka topic');
+  } else {
+    check(typeof options.streamName === 'string' && options.streamName.length > 0, `streamName must be a stream name or ARN, got ${JSON.stringify(options.streamName)}`);
+  }
   check(r.speedup > 0, `speedup must be > 0, got ${r.speedup}`);
   check(r.timestampAttribute.length > 0, 'timestampAttribute must not be empty');
   check(Number.isInteger(r.statisticsFrequencyMs) && r.statisticsFrequencyMs >= 0, `statisticsFrequencyMs must be an integer ≥ 0, got ${r.statisticsFrequencyMs}`);
@@ -195,7 +212,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const signal = options.signal;
   const started = clock.now();
 
-  const ownKinesis = options.kinesisClient ? undefined : new KinesisClient(baseClientConfig({ region: options.region, endpoint: options.endpoint }));
+  const ownKinesis = options.kinesisClient || options.kafka ? undefined : new KinesisClient(baseClientConfig({ region: options.region, endpoint: options.endpoint }));
   const client: PutRecordsClient = options.kinesisClient ?? (ownKinesis as KinesisClient);
   // User records per acknowledged Kinesis record, so that eventsSent counts events when aggregating.
   const userRecords = new WeakMap<Uint8Array, number>();
@@ -219,7 +236,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       : undefined;
   const s3 = options.s3Client ?? ownS3;
 
-  const writer = new PutRecordsWriter({ client: kinesis, stream: options.streamName, maxInFlight: o.maxInFlight, logger: logger.child('writer') });
+  const destination = options.kafka ? `kafka:${options.kafka.topic}` : options.streamName!;
+  const kafkaWriter = options.kafka ? new KafkaRecordWriter({ target: options.kafka, log: logger.child('writer'), onSent: (n) => (eventsAcknowledged += n) }) : undefined;
+  const writer: ReplayWriter = kafkaWriter ?? new PutRecordsWriter({ client: kinesis, stream: options.streamName!, maxInFlight: o.maxInFlight, logger: logger.child('writer') });
   const pacer = new Pacer(o.speedup, clock);
   const reorder = new ReorderBuffer<ReplayEvent>(o.reorderWindow);
   const counters = newCounters();
@@ -240,7 +259,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     if (o.aggregate) {
       const lister = options.kinesisClient instanceof KinesisClient ? options.kinesisClient : ownKinesis;
-      const shardMap = lister ? await loadShardMap(lister, options.streamName) : undefined;
+      const shardMap = lister ? await loadShardMap(lister, options.streamName!) : undefined;
       if (!shardMap) logger.warn('aggregating without the shard map: the given client cannot list shards, so aggregates mix shards');
       aggregating = new AggregatingSender({
         maxBytes: o.aggregateMaxBytes,
@@ -257,7 +276,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     logger.info('replay starting', {
       input: options.input,
       objects: objects.length,
-      stream: options.streamName,
+      stream: destination,
       speedup: o.speedup,
       timestampAttribute: o.timestampAttribute,
       seek: o.seek === undefined ? null : new Date(o.seek).toISOString(),
@@ -291,7 +310,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         if (aggregating) await aggregating.add({ data: event.data, partitionKey: event.partitionKey });
         else await writer.write({ data: event.data, partitionKey: event.partitionKey });
       } catch (error) {
-        if (!(error instanceof KinesisRecordRejectedError || error instanceof KplRecordRejectedError)) throw error;
+        if (!(error instanceof KinesisRecordRejectedError || error instanceof KplRecordRejectedError || error instanceof KafkaRecordRejectedError)) throw error;
         // Nothing of the record was taken: count it, say why, and go on.
         counters.rejectedRecords += 1;
         logger.warn('record rejected', { source: event.source, line: event.line, partitionKey: event.partitionKey, reason: error.message });
@@ -348,12 +367,16 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     aggregating?.abandon();
     if (!writer.failure) await writer.close().catch(() => undefined);
     const failure = writer.failure ?? error;
+    if (failure instanceof KafkaClientError) {
+      const stats = writer.stats;
+      throw new ReplayError(`replay stopped: records could not be written to ${destination}; ${stats.recordsSent} of the ${stats.recordsWritten} handed to the writer were written`, { cause: failure });
+    }
     if (failure instanceof KinesisWriteError) {
       const stats = writer.stats;
       const unit = o.aggregate ? 'Kinesis record(s) (KPL aggregates)' : 'record(s)';
       const notWritten = stats.recordsWritten - stats.recordsSent;
       throw new ReplayError(
-        `replay stopped: ${notWritten} ${unit} could not be written to ${options.streamName} ` +
+        `replay stopped: ${notWritten} ${unit} could not be written to ${destination} ` +
           `(${stats.failedRecords} given up on, ${notWritten - stats.failedRecords} not attempted after the failure); ` +
           `${stats.recordsSent} of the ${stats.recordsWritten} handed to the writer were written`,
         { cause: failure },

@@ -2,6 +2,7 @@
 import type { Logger } from '../common/log.js';
 import type { PutRecordsClient } from '../common/kinesis/index.js';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { KafkaReplayTarget } from './kafka-writer.js';
 import type { Clock } from './pacer.js';
 
 /**
@@ -49,12 +50,14 @@ export interface ReplayEvent {
   readonly line: number;
 }
 
-/** What `replay()` does. Every member has a default except `input` and `streamName`. */
+/** What `replay()` does. Every member has a default except `input` and the destination: `streamName` or `kafka`. */
 export interface ReplayOptions {
   /** A file, a directory (its files in name order), or `s3://bucket/prefix` (every object under it, in key order). */
   readonly input: string;
-  /** The Kinesis stream name or ARN. */
-  readonly streamName: string;
+  /** The Kinesis stream name or ARN (exclusive with `kafka`). */
+  readonly streamName?: string;
+  /** A Kafka topic to write to instead of a Kinesis stream (exclusive with `streamName`). */
+  readonly kafka?: KafkaReplayTarget;
   /** The Kinesis endpoint; falls back to AWS_ENDPOINT_URL_KINESIS / the SDK chain. */
   readonly endpoint?: string;
   /** The Kinesis region; falls back to the SDK chain. */

@@ -5,9 +5,14 @@
  * has been committed, stops the processor (final checkpoint), copies the committed objects to
  * ./output/ and prints a summary.
  *
- * Flags: --speedup N (default 2000000), --shards N (default 4), --output DIR (default ./output),
- * --opensearch (also start a real local OpenSearch node and write to it as an extra sink; prints
- * the documents per index), --json (the summary as JSON on stdout).
+ * With `--source kafka` the stream is a topic of a real local Kafka broker (local/kafka.ts, needs
+ * Java and Maven or the cached jars): the replay writes to it and the processor reads it through
+ * its consumer group.
+ *
+ * Flags: --source kinesis|kafka (default kinesis), --speedup N (default 2000000), --shards N
+ * (shards or partitions, default 4), --output DIR (default ./output), --opensearch (also start a
+ * real local OpenSearch node and write to it as an extra sink; prints the documents per index),
+ * --json (the summary as JSON on stdout).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +24,7 @@ import { helpText, parseFlags, runCli, type FlagSpec } from '../common/cli.js';
 import { UsageError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { startOpenSearch, type LocalOpenSearch } from '../local/opensearch.js';
+import { startKafka, type LocalKafka } from '../local/kafka.js';
 import { startLocalServices } from '../local/services.js';
 import { loadConfig } from '../processor/config/index.js';
 import { startProcessor } from '../processor/processor.js';
@@ -31,8 +37,9 @@ const BUCKET = 'streaming-etl-output';
 const TABLE = 'streaming-etl-checkpoints';
 
 const FLAGS: readonly FlagSpec[] = [
+  { name: 'source', placeholder: 'kinesis|kafka', description: 'Replay into a local Kinesis stream or a topic of a real local Kafka broker.', default: 'kinesis' },
   { name: 'speedup', placeholder: 'n', description: 'Replay speed-up over the events\' own time.', default: '2000000' },
-  { name: 'shards', placeholder: 'n', description: 'Shards of the local stream.', default: '4' },
+  { name: 'shards', placeholder: 'n', description: 'Shards of the local stream (partitions of the topic).', default: '4' },
   { name: 'input', placeholder: 'path', description: 'What to replay.', default: 'data/nyc-tlc/yellow_tripdata_2018-01_sample.csv' },
   { name: 'output', placeholder: 'dir', description: 'Where the committed objects are copied.', default: './output' },
   { name: 'opensearch', boolean: true, description: 'Also start a local OpenSearch node (Java, Maven) and write every event to it as an extra sink.' },
@@ -59,9 +66,11 @@ function readBackHint(output: string): string {
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   if (flags.has('help')) {
-    process.stdout.write(helpText('Usage: npm start -- [options]', 'Runs replay -> Kinesis -> processor -> Parquet on S3 on embedded local services.', FLAGS));
+    process.stdout.write(helpText('Usage: npm start -- [options]', 'Runs replay -> Kinesis (or Kafka) -> processor -> Parquet on S3 on local services.', FLAGS));
     return 0;
   }
+  const source = flags.get('source') ?? 'kinesis';
+  if (source !== 'kinesis' && source !== 'kafka') throw new UsageError(`--source must be kinesis or kafka, got "${source}"`);
   const speedup = positiveInt(flags, 'speedup', 2_000_000);
   const shards = positiveInt(flags, 'shards', 4);
   const input = resolve(flags.get('input') ?? SAMPLE);
@@ -70,7 +79,8 @@ async function main(): Promise<number> {
   const started = performance.now();
 
   log.info('starting embedded Kinesis, S3 and DynamoDB');
-  const services = await startLocalServices({ streams: [{ name: STREAM, shards }], buckets: [BUCKET], tables: [TABLE] });
+  const services = await startLocalServices({ streams: source === 'kinesis' ? [{ name: STREAM, shards }] : [], buckets: [BUCKET], tables: [TABLE] });
+  let kafka: LocalKafka | undefined;
   let openSearch: LocalOpenSearch | undefined;
   try {
     if (flags.has('opensearch')) {
@@ -78,10 +88,17 @@ async function main(): Promise<number> {
       openSearch = await startOpenSearch({ log: createLogger('local.opensearch') });
     }
     Object.assign(process.env, services.env);
+    if (source === 'kafka') {
+      log.info('starting the local Kafka broker');
+      kafka = await startKafka();
+      await kafka.createTopic(STREAM, shards);
+    }
+    const sourceArgs = kafka
+      ? ['--InputKafkaBootstrapServers', kafka.bootstrapServers, '--InputKafkaTopic', STREAM, '--InputKafkaStartingPosition', 'EARLIEST']
+      : ['--InputKinesisStream', STREAM, '--InputStreamInitalPosition', 'TRIM_HORIZON'];
     const loaded = await loadConfig({
       argv: [
-        '--InputKinesisStream', STREAM,
-        '--InputStreamInitalPosition', 'TRIM_HORIZON',
+        ...sourceArgs,
         '--OutputBucket', BUCKET,
         '--CheckpointTable', TABLE,
         '--CheckpointInterval', '5000',
@@ -100,7 +117,8 @@ async function main(): Promise<number> {
     const watchFirstRead = setInterval(() => {
       if (firstReadAt === undefined && processor.stats().eventsIn > 0) firstReadAt = performance.now();
     }, 5);
-    const replayed = await replay({ input, streamName: STREAM, speedup, statisticsFrequencyMs: 1000, progress: false });
+    const destination = kafka ? { kafka: { bootstrapServers: kafka.brokers, topic: STREAM } } : { streamName: STREAM };
+    const replayed = await replay({ input, ...destination, speedup, statisticsFrequencyMs: 1000, progress: false });
     const expected = replayed.eventsSent;
 
     log.info('waiting until the processor has read every event', { expected });
@@ -158,7 +176,7 @@ async function main(): Promise<number> {
       process.stdout.write(
         [
           '',
-          'streaming-etl: replay -> Kinesis -> processor -> Parquet on S3 (embedded local services)',
+          `streaming-etl: replay -> ${kafka ? 'Kafka' : 'Kinesis'} -> processor -> Parquet on S3 (local services)`,
           `  events replayed    ${summary.eventsReplayed}${summary.invalidRowsInInput ? ` (${summary.invalidRowsInInput} input rows invalid)` : ''}`,
           `  events read        ${summary.eventsRead}`,
           `  events written     ${summary.eventsWritten} (committed, exactly once)`,
@@ -183,6 +201,7 @@ async function main(): Promise<number> {
     return summary.eventsWritten === summary.eventsReplayed - summary.eventsRejected && openSearchComplete ? 0 : 1;
   } finally {
     await openSearch?.stop();
+    await kafka?.stop();
     await services.stop();
   }
 }

@@ -54,6 +54,18 @@ export const PROPERTY_SPECS = [
   { name: 'InputKafkaBootstrapServers', group: 'Source', type: 'string', description: 'Comma-separated Kafka bootstrap servers of the input topic.' },
   { name: 'InputKafkaTopic', group: 'Source', type: 'string', description: 'Kafka topic to read (exclusive with InputKinesisStream).' },
   { name: 'InputKafkaGroupId', group: 'Source', type: 'string', description: 'Kafka consumer group id; defaults to ApplicationName.' },
+  {
+    name: 'InputKafkaStartingPosition',
+    group: 'Source',
+    type: 'enum',
+    values: ['EARLIEST', 'LATEST'],
+    default: 'LATEST',
+    description: 'Where to start reading a Kafka partition that has no checkpoint and no committed group offset.',
+  },
+  { name: 'InputKafkaSecurityProtocol', group: 'Source', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the input brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with InputKafkaSaslMechanism).' },
+  { name: 'InputKafkaSaslMechanism', group: 'Source', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
+  { name: 'InputKafkaSaslUsername', group: 'Source', type: 'string', description: 'SCRAM user name of the input brokers.' },
+  { name: 'InputKafkaSaslPassword', group: 'Source', type: 'string', description: 'SCRAM password of the input brokers (pass it through the environment or a SecureString parameter).' },
   // --- S3 sink -------------------------------------------------------------------------------
   { name: 'OutputBucket', group: 'S3 sink', type: 'string', description: 'S3 bucket to write to: a bucket name or an s3://bucket/prefix/ path.' },
   { name: 'OutputPrefix', group: 'S3 sink', type: 'string', default: 'parquet/', description: 'Key prefix for the output objects, under the bucket (and the path of OutputBucket, if any).' },
@@ -86,7 +98,12 @@ export const PROPERTY_SPECS = [
   { name: 'OutputStreamRegion', group: 'Kinesis sink', type: 'string', description: 'Region of the output Kinesis stream; defaults to the SDK chain.' },
   // --- Kafka sink ----------------------------------------------------------------------------
   { name: 'OutputKafkaBootstrapServers', group: 'Kafka sink', type: 'string', description: 'Comma-separated Kafka bootstrap servers of the output topic.' },
-  { name: 'OutputKafkaTopic', group: 'Kafka sink', type: 'string', description: 'Kafka topic to write valid events to (transactional, exactly once).' },
+  { name: 'OutputKafkaTopic', group: 'Kafka sink', type: 'string', description: 'Kafka topic to write valid events to (key: the event id, value: the event JSON; at least once, see the guarantees).' },
+  { name: 'OutputKafkaCompression', group: 'Kafka sink', type: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none', description: 'Compression of the record batches written to OutputKafkaTopic (lz4 recommended).' },
+  { name: 'OutputKafkaSecurityProtocol', group: 'Kafka sink', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the output brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with OutputKafkaSaslMechanism).' },
+  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
+  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers.' },
+  { name: 'OutputKafkaSaslPassword', group: 'Kafka sink', type: 'string', description: 'SCRAM password of the output brokers (pass it through the environment or a SecureString parameter).' },
   // --- Discard sink --------------------------------------------------------------------------
   { name: 'OutputDiscarding', group: 'Discard sink', type: 'boolean', default: 'false', description: 'Read and decode, then discard the events (for measuring the source).' },
   // --- Checkpoints ---------------------------------------------------------------------------

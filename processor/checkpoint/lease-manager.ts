@@ -44,6 +44,12 @@ export interface LeaseTimings {
 export interface LeaseManagerOptions extends LeaseTimings {
   readonly leases: LeaseTable;
   readonly log: Logger;
+  /**
+   * Whether this manager takes and balances leases (Kinesis). A Kafka source sets false: the
+   * consumer group decides who owns what, and the manager only heartbeats the run, renews the held
+   * leases and fences dead runs. @default true
+   */
+  readonly take?: boolean;
   /** Creates leases for partitions that have none (Kinesis: shard discovery). Called every balance round. */
   sync(knownLeases: readonly LeaseItem[]): Promise<void>;
   /** Leases just taken: recover and start reading them. */
@@ -248,6 +254,7 @@ export class LeaseManager {
       this.#deadSeen.delete(run.runId);
       dead.add(run.runId);
     }
+    if (this.#o.take === false) return;
     const liveRuns = Math.max(1, runs.filter((r) => !dead.has(r.runId)).length + (runs.some((r) => r.runId === this.#runId) ? 0 : 1));
     const leases = await store.listLeases();
     const active = leases.filter((l) => l.checkpoint !== SHARD_END);

@@ -14,7 +14,10 @@ import type { ResolvedProperties, ResolvedProperty } from './resolve.js';
 import { propertySpec } from './sources.js';
 import type {
   InitialPosition,
+  KafkaCompression,
+  KafkaSecurity,
   KafkaSinkConfig,
+  KafkaStartingPosition,
   KinesisSinkConfig,
   OpenSearchSinkConfig,
   ProcessorConfig,
@@ -95,14 +98,19 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
     }
   } else {
     const pair = kafkaPair('InputKafkaTopic', 'InputKafkaBootstrapServers', kafkaTopicIn, kafkaServersIn, problem);
-    if (pair !== undefined) source = { kind: 'kafka', ...pair, groupId: str('InputKafkaGroupId') ?? applicationName };
+    const startingPosition = (str('InputKafkaStartingPosition') ?? 'LATEST') as KafkaStartingPosition;
+    const security = kafkaSecurity('Input', str, problem);
+    if (pair !== undefined && security !== undefined) source = { kind: 'kafka', ...pair, groupId: str('InputKafkaGroupId') ?? applicationName, startingPosition, security };
   }
   if (kinesisIn === undefined) {
     for (const name of ['InputStreamRegion', 'InputStreamInitialTimestamp'] as const) {
       if (raw(name) !== undefined) warnings.push(`${shown(name)} ignored: it applies to a Kinesis source only`);
     }
-  } else if (raw('InputKafkaGroupId') !== undefined) {
-    warnings.push(`${shown('InputKafkaGroupId')} ignored: it applies to a Kafka source only`);
+  } else {
+    for (const name of ['InputKafkaGroupId', 'InputKafkaStartingPosition', 'InputKafkaSecurityProtocol', 'InputKafkaSaslMechanism', 'InputKafkaSaslUsername', 'InputKafkaSaslPassword'] as const) {
+      const given = raw(name);
+      if (given !== undefined && given.from !== 'default') warnings.push(`${shown(name)} ignored: it applies to a Kafka source only`);
+    }
   }
 
   // --- the sinks ----------------------------------------------------------------------------------
@@ -174,7 +182,8 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   const kafkaServersOut = str('OutputKafkaBootstrapServers');
   if (kafkaTopicOut !== undefined || kafkaServersOut !== undefined) {
     const pair = kafkaPair('OutputKafkaTopic', 'OutputKafkaBootstrapServers', kafkaTopicOut, kafkaServersOut, problem);
-    if (pair !== undefined) sinks.push({ kind: 'kafka', ...pair } satisfies KafkaSinkConfig);
+    const security = kafkaSecurity('Output', str, problem);
+    if (pair !== undefined && security !== undefined) sinks.push({ kind: 'kafka', ...pair, compression: (str('OutputKafkaCompression') ?? 'none') as KafkaCompression, security } satisfies KafkaSinkConfig);
   }
   if (bool('OutputDiscarding')) sinks.push({ kind: 'discard' });
   const sinkAnchors = ['OutputBucket', 'OutputKinesisStream', 'OutputKafkaTopic', 'OutputKafkaBootstrapServers', 'OutputElasticsearchEndpoint'] as const;
@@ -337,6 +346,23 @@ export function parseIsoTimestamp(text: string): Date | undefined {
 
 const SERVER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
+/** The security of a Kafka direction (`Input` or `Output`): SCRAM needs a user name and a password; MSK IAM is not available yet. */
+function kafkaSecurity(direction: 'Input' | 'Output', str: (name: PropertyName) => string | undefined, problem: Problem): KafkaSecurity | undefined {
+  const protocol = str(`${direction}KafkaSecurityProtocol`) ?? 'PLAINTEXT';
+  if (protocol === 'PLAINTEXT' || protocol === 'SSL') return { protocol };
+  const mechanism = str(`${direction}KafkaSaslMechanism`) ?? 'SCRAM-SHA-512';
+  if (mechanism === 'AWS_MSK_IAM') {
+    problem(`${direction}KafkaSaslMechanism`, 'is not available in this version of streaming-etl (use SCRAM-SHA-512 with a SCRAM secret, or SSL)');
+    return undefined;
+  }
+  const username = str(`${direction}KafkaSaslUsername`);
+  const password = str(`${direction}KafkaSaslPassword`);
+  if (username === undefined) problem(`${direction}KafkaSaslUsername`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
+  if (password === undefined) problem(`${direction}KafkaSaslPassword`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
+  if (username === undefined || password === undefined) return undefined;
+  return { protocol: 'SASL_SSL', mechanism: mechanism as 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password };
+}
+
 /** A Kafka topic with its bootstrap servers: both or neither; servers are host:port, comma-separated. */
 function kafkaPair(
   topicName: PropertyName,
@@ -385,6 +411,7 @@ const SINK_SWITCHES: Readonly<Partial<Record<PropertySpec['group'], PropertyName
   'S3 sink': 'OutputBucket',
   'OpenSearch sink': 'OutputElasticsearchEndpoint',
   'Kinesis sink': 'OutputKinesisStream',
+  'Kafka sink': 'OutputKafkaTopic',
 };
 
 function warnIgnoredSinkProperties(resolved: ResolvedProperties, warnings: string[]): void {

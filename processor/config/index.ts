@@ -23,7 +23,10 @@ export type { ProcessorArgs, PropertyEntry, PropertyLayer, PropertySource } from
 export type {
   DiscardSinkConfig,
   InitialPosition,
+  KafkaCompression,
+  KafkaSecurity,
   KafkaSinkConfig,
+  KafkaStartingPosition,
   KinesisSinkConfig,
   OpenSearchSinkConfig,
   ProcessorConfig,

@@ -3,11 +3,23 @@
  * (see `common/properties` for the catalogue and `./load.ts` for the sources and their precedence).
  */
 
+import type { KafkaSecurity as KafkaClientSecurity } from '../../common/kafka/client.js';
+import type { KafkaCompressionName } from '../../common/kafka/compression.js';
+
 /** Where a shard without a checkpoint starts. */
 export type InitialPosition =
   | { readonly type: 'TRIM_HORIZON' }
   | { readonly type: 'LATEST' }
   | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date };
+
+/** Where a Kafka partition without a checkpoint or committed group offset starts. */
+export type KafkaStartingPosition = 'EARLIEST' | 'LATEST';
+
+/** Compression of the record batches the Kafka sink writes. */
+export type KafkaCompression = KafkaCompressionName;
+
+/** How a Kafka client connects: plaintext, TLS, or TLS with SCRAM. */
+export type KafkaSecurity = KafkaClientSecurity;
 
 /** The one source. */
 export type SourceConfig =
@@ -25,6 +37,8 @@ export type SourceConfig =
       readonly bootstrapServers: readonly string[];
       readonly topic: string;
       readonly groupId: string;
+      readonly startingPosition: KafkaStartingPosition;
+      readonly security: KafkaSecurity;
     };
 
 /** The S3 sink. */
@@ -57,6 +71,8 @@ export interface KafkaSinkConfig {
   readonly kind: 'kafka';
   readonly bootstrapServers: readonly string[];
   readonly topic: string;
+  readonly compression: KafkaCompression;
+  readonly security: KafkaSecurity;
 }
 
 /** The OpenSearch sink. */

@@ -8,6 +8,7 @@ import { ConfigError } from '../../common/errors.js';
 import { PROPERTY_SPECS } from '../../common/properties/index.js';
 import { joinKeyPrefix } from '../../common/s3/index.js';
 import { loadConfig, parseIsoTimestamp, processorHelp } from '../../processor/config/index.js';
+import { kafkaSecurityConfig } from '../../common/kafka/client.js';
 import type { ProcessorConfig, S3SinkConfig } from '../../processor/config/index.js';
 
 const KINESIS = { InputKinesisStream: 'trips' } as const;
@@ -144,9 +145,19 @@ describe('exactly one source', () => {
 
   test('a Kafka source: servers split and trimmed, group id defaults to ApplicationName', async () => {
     const { config } = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b-1:9092, b-2:9094,[::1]:9092', ApplicationName: 'app' });
-    assert.deepEqual(config.source, { kind: 'kafka', topic: 'trips', bootstrapServers: ['b-1:9092', 'b-2:9094', '[::1]:9092'], groupId: 'app' });
+    assert.deepEqual(config.source, { kind: 'kafka', topic: 'trips', bootstrapServers: ['b-1:9092', 'b-2:9094', '[::1]:9092'], groupId: 'app', startingPosition: 'LATEST', security: { protocol: 'PLAINTEXT' } });
     const withGroup = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaGroupId: 'g' });
     assert.equal(withGroup.config.source.kind === 'kafka' && withGroup.config.source.groupId, 'g');
+  });
+
+  test('InputKafkaStartingPosition: earliest or latest (case-insensitive); another value is a problem; ignored with a warning for Kinesis', async () => {
+    const { config } = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaStartingPosition: 'earliest' });
+    assert.equal(config.source.kind === 'kafka' && config.source.startingPosition, 'EARLIEST');
+    const problems = await problemsOf({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9092', InputKafkaStartingPosition: 'beginning' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /InputKafkaStartingPosition.*beginning/);
+    const kinesis = await load({ ...KINESIS, ...DISCARD, InputKafkaStartingPosition: 'EARLIEST' });
+    assert.deepEqual(kinesis.warnings, ['InputKafkaStartingPosition="EARLIEST" (from environment) ignored: it applies to a Kafka source only']);
   });
 
   test('bad bootstrap servers are named', async () => {
@@ -246,7 +257,33 @@ describe('sinks', () => {
     });
     assert.deepEqual(config.sinks.map((sink) => sink.kind), ['s3', 'opensearch', 'kinesis', 'kafka', 'discard']);
     assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000, indexField: 'type', indexPrefix: '', documentIdField: 'trip_id' });
-    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'] });
+    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' } });
+  });
+
+  test('Kafka security: SSL; SASL_SSL with SCRAM needs a user name and a password; AWS_MSK_IAM is refused as not available; kafkajs gets ssl and sasl', async () => {
+    const kafkaIn = { ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9096' };
+    const tls = await load({ ...kafkaIn, InputKafkaSecurityProtocol: 'ssl' });
+    assert.deepEqual(tls.config.source.kind === 'kafka' && tls.config.source.security, { protocol: 'SSL' });
+    assert.deepEqual(kafkaSecurityConfig({ protocol: 'SSL' }), { ssl: true });
+    const scram = await load({ ...kafkaIn, InputKafkaSecurityProtocol: 'SASL_SSL', InputKafkaSaslUsername: 'etl', InputKafkaSaslPassword: 's3cret' });
+    const security = scram.config.source.kind === 'kafka' ? scram.config.source.security : undefined;
+    assert.deepEqual(security, { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', username: 'etl', password: 's3cret' });
+    assert.deepEqual(kafkaSecurityConfig(security!), { ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'etl', password: 's3cret' } });
+    assert.deepEqual(await problemsOf({ ...kafkaIn, InputKafkaSecurityProtocol: 'SASL_SSL', InputKafkaSaslMechanism: 'SCRAM-SHA-256' }), [
+      'InputKafkaSaslUsername: needed with InputKafkaSecurityProtocol=SASL_SSL and SCRAM-SHA-256',
+      'InputKafkaSaslPassword: needed with InputKafkaSecurityProtocol=SASL_SSL and SCRAM-SHA-256',
+    ]);
+    assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9098', OutputKafkaSecurityProtocol: 'SASL_SSL', OutputKafkaSaslMechanism: 'AWS_MSK_IAM' }), /OutputKafkaSaslMechanism="AWS_MSK_IAM" .* is not available/);
+    const ignored = await load({ ...KINESIS, ...DISCARD, InputKafkaSaslUsername: 'etl' });
+    assert.deepEqual(ignored.warnings, ['InputKafkaSaslUsername="etl" (from environment) ignored: it applies to a Kafka source only']);
+  });
+
+  test('OutputKafkaCompression: none by default, one of the codecs, a warning without OutputKafkaTopic', async () => {
+    const { config } = await load({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'LZ4' });
+    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4', security: { protocol: 'PLAINTEXT' } });
+    assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'brotli' }), /OutputKafkaCompression.*brotli/);
+    const alone = await load({ ...KINESIS, ...DISCARD, OutputKafkaCompression: 'zstd' });
+    assert.deepEqual(alone.warnings, ['OutputKafkaCompression="zstd" (from environment) ignored: OutputKafkaTopic is not set']);
   });
 
   test('OutputKafkaTopic needs OutputKafkaBootstrapServers and vice versa', async () => {

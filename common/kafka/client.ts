@@ -1,0 +1,59 @@
+/**
+ * One place that builds kafkajs clients for the processor's Kafka source and sink and for the replay
+ * tool: the bootstrap servers, a client id, and kafkajs's own log lines routed into our structured
+ * logger (warnings and errors at warn, the rest at debug).
+ */
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import type { Logger } from '../log.js';
+import { registerCodecs } from './codecs.js';
+
+/** How a Kafka client connects: plaintext, TLS, or TLS with SCRAM. */
+export type KafkaSecurity =
+  | { readonly protocol: 'PLAINTEXT' }
+  | { readonly protocol: 'SSL' }
+  | { readonly protocol: 'SASL_SSL'; readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string };
+
+/** kafkajs's `ssl` and `sasl` settings for a security choice (TLS with the system's trusted CAs). */
+export function kafkaSecurityConfig(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (security.protocol === 'PLAINTEXT') return {};
+  if (security.protocol === 'SSL') return { ssl: true };
+  const credentials = { username: security.username, password: security.password };
+  return { ssl: true, sasl: security.mechanism === 'SCRAM-SHA-256' ? { mechanism: 'scram-sha-256', ...credentials } : { mechanism: 'scram-sha-512', ...credentials } };
+}
+
+/** What a Kafka client needs. */
+export interface KafkaClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log: Logger;
+  /** @default plaintext */
+  readonly security?: KafkaSecurity;
+  /** Connection timeout (ms). @default 5000 */
+  readonly connectionTimeoutMs?: number;
+  /** Request timeout (ms). @default 30000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Routes kafkajs's log lines into a structured logger. */
+export function kafkaLogCreator(log: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, ...fields } = entry;
+      const method = level <= logLevel.ERROR ? 'warn' : 'debug';
+      log[method](`kafkajs ${namespace}: ${String(message)}`, fields);
+    };
+}
+
+/** A kafkajs client with every compression codec registered. */
+export function createKafkaClient(options: KafkaClientOptions): Kafka {
+  registerCodecs();
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    ...kafkaSecurityConfig(options.security ?? { protocol: 'PLAINTEXT' }),
+    connectionTimeout: options.connectionTimeoutMs ?? 5000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLogCreator(options.log),
+  });
+}
