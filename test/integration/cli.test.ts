@@ -56,10 +56,16 @@ describe('etl-processor', () => {
     assert.match(stderr, /InputKinesisStreem/);
   });
 
-  test('a sink of a later version is refused clearly, not ignored', async () => {
-    const { code, stderr } = await run('etl-processor', ['--InputKinesisStream', 's', '--OutputKafkaTopic', 'out', '--OutputKafkaBootstrapServers', 'localhost:9092']);
+  test('a feature not built yet (MSK IAM authentication) is refused clearly, not ignored', async () => {
+    const { code, stderr } = await run('etl-processor', [
+      '--InputKinesisStream', 's',
+      '--OutputKafkaTopic', 'out',
+      '--OutputKafkaBootstrapServers', 'localhost:9098',
+      '--OutputKafkaSecurityProtocol', 'SASL_SSL',
+      '--OutputKafkaSaslMechanism', 'AWS_MSK_IAM',
+    ]);
     assert.equal(code, 2);
-    assert.match(stderr, /OutputKafkaTopic: the Kafka sink is not available/);
+    assert.match(stderr, /OutputKafkaSaslMechanism="AWS_MSK_IAM" .* is not available/);
   });
 });
 

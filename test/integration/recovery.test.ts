@@ -40,7 +40,7 @@ describe('recovery from a checkpoint that never persisted', () => {
   test('the uploads of the failed checkpoint are aborted by the next run, never become visible, and every event lands once', async () => {
     // Given a processor whose first checkpoint fails right after its pre-commit
     const { stream, bucket, table } = await createPipelineResources(services, 2);
-    const flags = [...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', 'recovery', '--CheckpointInterval', '3600000', '--LeaseDuration', '1000'];
+    const flags = [...s3PipelineFlags({ stream, bucket, table }), '--ApplicationName', 'recovery', '--CheckpointInterval', '3600000', '--LeaseDuration', '3000'];
     const crash: StartProcessorOptions['afterCheckpointPhase'] = (phase) => {
       if (phase === 'pre-commit') throw new Error('injected crash between pre-commit and persist');
     };
