@@ -147,11 +147,12 @@ export class OpenSearchSink implements Sink<never> {
     return { ...this.#stats };
   }
 
-  /** Checks the node answers and, with an index prefix, creates the index template (`<prefix>*`). */
+  /** Checks the node answers (not on Serverless) and, with an index prefix, creates the index template (`<prefix>*`). */
   async start(context: SinkContext): Promise<void> {
     this.#context = context;
     this.#log = context.log;
-    await this.#retrying('reaching the node', () => this.#client.info());
+    // OpenSearch Serverless has no `GET /`; there the first index creation is the first call.
+    if (awsSigningFor(this.#config.endpoint, this.#config.region)?.service !== 'aoss') await this.#retrying('reaching the node', () => this.#client.info());
     const template = this.templateName;
     if (this.#config.indexPrefix !== '') {
       await this.#retrying('creating the index template', () =>
