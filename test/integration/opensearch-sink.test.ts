@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand, MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
@@ -321,5 +321,67 @@ describe('OpenSearch sink on a real node', { skip: openSearchSkipReason() }, () 
     assert.match(rejected[0]!.reason, /^OpenSearch: index .*Trip cannot be created: invalid_index_name_exception/);
     assert.equal(badIndex.stats.created, 1);
     assert.equal(await countDocs(endpoint, `${prefix}trip`), 20 + 10 + 1 + 1);
+  });
+
+  test('across a split and a merge, each document ends with its latest event, and reading everything again (parents first) changes nothing', async (t) => {
+    // Given a 2-shard stream and a processor writing to OpenSearch only
+    const endpoint = node.get().endpoint;
+    const { stream, table } = await createPipelineResources(services, 2);
+    const prefix = `${uniqueName('reshard')}-`;
+    const flags = ['--InputKinesisStream', stream, '--InputStreamInitalPosition', 'TRIM_HORIZON', '--CheckpointTable', table, '--CheckpointInterval', '500', '--OutputElasticsearchEndpoint', endpoint, '--ElasticsearchIndexPrefix', prefix];
+    const first = await startTestProcessor([...flags, '--ApplicationName', uniqueName('first')]);
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    /** Round `round` of updates: every id again, tip_amount = round, keyed by the id. */
+    const putRound = async (round: number): Promise<void> => {
+      const put = await kinesis.send(
+        new PutRecordsCommand({ StreamName: stream, Records: ids.map((id) => ({ Data: Buffer.from(JSON.stringify({ ...(JSON.parse(tripEvent(id)) as Record<string, unknown>), tip_amount: round })), PartitionKey: `trip-${id}` })) }),
+      );
+      assert.equal(put.FailedRecordCount, 0);
+    };
+    const shards = async (): Promise<Shard[]> => (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+    const active = async (): Promise<boolean> => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
+    const waitActive = async (): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      while (!(await active())) {
+        if (Date.now() > deadline) throw new Error('the stream did not become active');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    // When updates arrive in rounds, with shard 0 split after round 2 and its children merged after round 4
+    await putRound(1);
+    await putRound(2);
+    const [s0] = (await shards()) as [Shard];
+    const start0 = BigInt(s0.HashKeyRange!.StartingHashKey!);
+    const end0 = BigInt(s0.HashKeyRange!.EndingHashKey!);
+    await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: s0.ShardId!, NewStartingHashKey: String((start0 + end0) / 2n) }));
+    await waitActive();
+    await putRound(3);
+    await putRound(4);
+    const children = (await shards()).filter((s) => s.ParentShardId === s0.ShardId && s.SequenceNumberRange?.EndingSequenceNumber === undefined);
+    assert.equal(children.length, 2);
+    await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: children[0]!.ShardId!, AdjacentShardToMerge: children[1]!.ShardId! }));
+    await waitActive();
+    await putRound(5);
+    await putRound(6);
+    await waitFor('every round read', () => first.stats().eventsIn >= ids.length * 6, 120_000);
+    await first.stop();
+
+    // Then there is one document per id, holding its last round
+    const docs = (await readAllDocs(endpoint, `${prefix}trip`)).get(`${prefix}trip`) ?? [];
+    assert.equal(docs.length, ids.length);
+    assert.deepEqual(docs.filter((d) => d.source['tip_amount'] !== 6).map((d) => `${d.id}: ${String(d.source['tip_amount'])}`), []);
+    const moved = docs.filter((d) => d.version > 1).length;
+    t.diagnostic(`${(await shards()).length} shards in all; documents rewritten by later rounds: ${moved} of ${docs.length}`);
+
+    // When another application reads the whole stream again, parents before children (every event older than or equal to the stored one)
+    const again = await startTestProcessor([...flags, '--ApplicationName', uniqueName('again')]);
+    await waitFor('every round read again', () => again.stats().eventsIn >= ids.length * 6, 120_000);
+    await again.stop();
+
+    // Then nothing was written: the same documents, versions and contents
+    assert.equal(again.stats().eventsOut.opensearch, 0);
+    const after2 = (await readAllDocs(endpoint, `${prefix}trip`)).get(`${prefix}trip`) ?? [];
+    assert.deepEqual(new Map(after2.map((d) => [d.id, [d.version, d.source['tip_amount']]])), new Map(docs.map((d) => [d.id, [d.version, d.source['tip_amount']]])));
   });
 });

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readParquet } from '../support/parquet.js';
+import { openSearchSkipReason } from '../support/opensearch.js';
 import { sampleFacts } from '../support/sample.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,6 +40,28 @@ test('npm start replays the sample end to end and leaves the partitioned Parquet
     assert.equal(report.combined.files, summary.parquetFiles);
     assert.equal(report.combined.duckdb.rows, facts.rows);
     assert.equal(Math.round(Number(report.combined.pyarrow.columns.total_amount?.sum) * 100), facts.totalAmountCents);
+  } finally {
+    await rm(output, { recursive: true, force: true });
+  }
+});
+
+test('npm start -- --opensearch also writes every event to a local OpenSearch node and prints the documents per index', { skip: openSearchSkipReason() }, async () => {
+  // Given an empty output folder
+  const output = await mkdtemp(join(tmpdir(), 'etl-start-os-'));
+  try {
+    // When the start script runs with --opensearch
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--opensearch', '--json', '--output', output], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { eventsWritten: number; openSearch?: { documentsWritten: number; documentsPerIndex: Record<string, number> } };
+
+    // Then S3 and OpenSearch both hold every sample trip, all in the index "trip"
+    const facts = sampleFacts();
+    assert.equal(summary.eventsWritten, facts.rows);
+    assert.equal(summary.openSearch?.documentsWritten, facts.rows);
+    assert.deepEqual(summary.openSearch?.documentsPerIndex, { trip: facts.rows });
   } finally {
     await rm(output, { recursive: true, force: true });
   }

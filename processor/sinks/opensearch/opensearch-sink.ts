@@ -147,11 +147,12 @@ export class OpenSearchSink implements Sink<never> {
     return { ...this.#stats };
   }
 
-  /** Checks the node answers and, with an index prefix, creates the index template (`<prefix>*`). */
+  /** Checks the node answers (not on Serverless) and, with an index prefix, creates the index template (`<prefix>*`). */
   async start(context: SinkContext): Promise<void> {
     this.#context = context;
     this.#log = context.log;
-    await this.#retrying('reaching the node', () => this.#client.info());
+    // OpenSearch Serverless has no `GET /`; there the first index creation is the first call.
+    if (awsSigningFor(this.#config.endpoint, this.#config.region)?.service !== 'aoss') await this.#retrying('reaching the node', () => this.#client.info());
     const template = this.templateName;
     if (this.#config.indexPrefix !== '') {
       await this.#retrying('creating the index template', () =>
@@ -180,9 +181,10 @@ export class OpenSearchSink implements Sink<never> {
     return `streaming-etl-${(this.#config.indexPrefix || this.#schema.name).toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
   }
 
+  /** Buffers the records' writes, sending a bulk request whenever a flush bound is reached (backpressure: it waits for it). */
   async write(records: readonly SinkRecord[]): Promise<void> {
     this.#throwIfFailed();
-    const context = this.#started();
+    this.#started();
     for (const record of records) {
       const action = this.#action(record);
       if (typeof action === 'string') {
@@ -196,7 +198,6 @@ export class OpenSearchSink implements Sink<never> {
       if (this.#buffer.length >= this.#config.bulkFlushMaxActions || this.#bufferBytes >= this.#config.bulkFlushMaxBytes) await this.#flush();
     }
     if (this.#buffer.length > 0 && Date.now() - this.#oldestMs >= this.#config.bulkFlushIntervalMs) await this.#flush();
-    void context;
   }
 
   /** Flushes every buffered write; the node has them all (or they are dead letters) when it resolves. */
@@ -216,6 +217,7 @@ export class OpenSearchSink implements Sink<never> {
     return 0;
   }
 
+  /** Stops the age timer and any retrying, then closes the client; buffered writes are dropped (the source replays them). */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#abort.abort();
