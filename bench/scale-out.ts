@@ -12,31 +12,18 @@
  *
  * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3]`, or via `npm run bench`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { baseClientConfig } from '../common/aws.js';
 import { PutRecordsWriter } from '../common/kinesis/index.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
-import { jsonParseBaseline, startLocal } from './pipeline.js';
+import { createStream, jsonParseBaseline, startLocal } from './pipeline.js';
+import { startWorker } from './worker.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
-const CLI = fileURLToPath(new URL('../processor/cli.ts', import.meta.url));
 const SHARDS = 8;
-
-/** Creates a second stream on the same local Kinesis and waits until it is active. */
-async function createStream(client: KinesisClient, name: string, shards: number): Promise<void> {
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (let i = 0; i < 400; i += 1) {
-    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`stream ${name} did not become active`);
-}
 
 /** One round's figures. */
 export interface ScaleOutRound {
@@ -45,31 +32,6 @@ export interface ScaleOutRound {
   readonly cpuSeconds: number;
   readonly wallSeconds: number;
   readonly eventsOutPerWorker: readonly number[];
-}
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly tail: string[];
-  eventsIn: number;
-  stopped?: { cpuSeconds: number; eventsOut: Record<string, number> };
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    worker.tail.push(line);
-    if (worker.tail.length > 10) worker.tail.shift();
-    try {
-      const parsed = JSON.parse(line) as { msg?: string; eventsIn?: number; cpuSeconds?: number; eventsOut?: Record<string, number> };
-      if (typeof parsed.eventsIn === 'number') worker.eventsIn = parsed.eventsIn;
-      if (parsed.msg === 'stopped' && typeof parsed.cpuSeconds === 'number') worker.stopped = { cpuSeconds: parsed.cpuSeconds, eventsOut: parsed.eventsOut ?? {} };
-    } catch {
-      // not a log line
-    }
-  });
-  return worker;
 }
 
 /** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */
