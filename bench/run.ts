@@ -6,6 +6,7 @@
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
+import { runGetRecordsBench } from './get-records.js';
 import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
 
@@ -23,3 +24,5 @@ console.log('');
 await runEncoderBench({ rows, liteRows: Math.min(rows, quick ? 5_000 : 20_000) });
 console.log('');
 await runKplBench({ records: rows });
+console.log('');
+await runGetRecordsBench({ calls: quick ? 5 : 20 });
