@@ -6,23 +6,27 @@
  * is not counted against the processor; the processor's wall-clock rate is printed too, with that
  * caveat (it waits on kinesalite and s3rver).
  *
- * Run: `npx tsx bench/pipeline.ts [--events 100000] [--shards 2]`, or via `npm run bench`.
+ * Run: `npx tsx bench/pipeline.ts [--events 100000] [--shards 2] [--checkpoint-interval MS]
+ * [--partition-template T] [--cpu-prof DIR]`, or via `npm run bench`. `--partition-template all/`
+ * writes one file per checkpoint instead of 94: the difference in CPU is the per-file cost.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../common/aws.js';
 import { PutRecordsWriter } from '../common/kinesis/index.js';
-import { createLogger } from '../common/log.js';
-import { loadConfig } from '../processor/config/index.js';
-import { startProcessor } from '../processor/processor.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
+import { buildProcessor, startWorker } from './worker.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const LAUNCH_LOCAL = fileURLToPath(new URL('../scripts/launch/etl-local.mjs', import.meta.url));
+
+/** Below this CPU difference between the rounds, the steady-state figure is noise. */
+const STEADY_MIN_CPU_SECONDS = 1;
 
 /** Options of {@link runPipelineBench}. */
 export interface PipelineBenchOptions {
@@ -32,6 +36,12 @@ export interface PipelineBenchOptions {
   readonly shards?: number;
   /** Parquet encoder to use. @default parquet-wasm */
   readonly parquetEncoder?: 'parquet-wasm' | 'parquetjs-lite';
+  /** Checkpoint interval (ms) of the processor. @default 3600000 (longer than the run: only the final checkpoint) */
+  readonly checkpointIntervalMs?: number;
+  /** OutputPartitionTemplate of the processor (a literal such as `all/` for one file per checkpoint; an empty value means the default). @default the processor's default (94 partitions for these events) */
+  readonly partitionTemplate?: string;
+  /** Write a V8 CPU profile of the N-event processor process into this directory. */
+  readonly cpuProfileDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -40,9 +50,14 @@ export interface PipelineBenchResult {
   readonly events: number;
   readonly baselineEventsPerCpuSecond: number;
   readonly pipelineEventsPerCpuSecond: number;
+  /** Extra events per extra CPU-second between the N/4 and the N round. */
+  readonly steadyEventsPerCpuSecond: number;
   readonly pipelineEventsPerWallSecond: number;
   readonly ratioToBaseline: number;
+  readonly steadyRatioToBaseline: number;
   readonly peakRssMiB: number;
+  /** Objects written by the N round. */
+  readonly files: number;
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -62,6 +77,17 @@ export function jsonParseBaseline(texts: readonly string[]): number {
   }
   if (sink === 0) throw new Error('unreachable');
   return baseline;
+}
+
+/** Creates a second stream on the same local Kinesis and waits until it is active. */
+export async function createStream(client: KinesisClient, name: string, shards: number): Promise<void> {
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  for (let i = 0; i < 400; i += 1) {
+    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`stream ${name} did not become active`);
 }
 
 /** Starts etl-local in a child process; resolves with its environment and a stop function. */
@@ -86,85 +112,149 @@ export async function startLocal(stream: string, shards: number, bucket: string,
   };
 }
 
-/** Runs the pipeline benchmark and prints its lines. */
+/** One processor process over one loaded stream. */
+interface Round {
+  readonly events: number;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+  readonly peakRssMiB: number;
+  readonly checkpoints: number;
+  readonly files: number;
+}
+
+async function countObjects(bucket: string, prefix: string): Promise<number> {
+  const s3 = new S3Client(baseClientConfig());
+  let files = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    files += page.KeyCount ?? 0;
+    token = page.NextContinuationToken;
+  } while (token);
+  s3.destroy();
+  return files;
+}
+
+/** Runs one processor process (processor/cli.ts) over `stream` until `count` events are read, then stops it (final checkpoint) and checks the count written. */
+async function runRound(env: Record<string, string>, stream: string, count: number, options: PipelineBenchOptions, nodeArgs: readonly string[]): Promise<Round> {
+  const prefix = `${stream}/`;
+  const wall = performance.now();
+  const worker = startWorker(
+    {
+      ...env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      LOG_LEVEL: 'info',
+      InputKinesisStream: stream,
+      InputStreamInitalPosition: 'TRIM_HORIZON',
+      OutputBucket: 'bench-output',
+      OutputPrefix: prefix,
+      CheckpointTable: 'bench-checkpoints',
+      ApplicationName: `bench-${stream}`,
+      // Longer than the run unless checkpoints are measured: files roll at every checkpoint.
+      CheckpointInterval: String(options.checkpointIntervalMs ?? 3_600_000),
+      StatusInterval: '200',
+      // One worker, no contention: a long lease keeps a starved local DynamoDB (a loaded machine) from stopping the run.
+      LeaseDuration: '60000',
+      ParquetEncoder: options.parquetEncoder ?? 'parquet-wasm',
+      ...(options.partitionTemplate === undefined ? {} : { OutputPartitionTemplate: options.partitionTemplate }),
+    },
+    nodeArgs,
+  );
+  while (worker.eventsIn < count) {
+    if (worker.child.exitCode !== null) throw new Error(`the processor exited (${worker.child.exitCode}) before the events were read:\n${worker.tail.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  worker.child.kill('SIGTERM');
+  const code = await worker.exited;
+  const wallSeconds = (performance.now() - wall) / 1000;
+  if (code !== 0 || !worker.stopped) throw new Error(`the processor did not stop cleanly (exit ${code}):\n${worker.tail.join('\n')}`);
+  const written = worker.stopped.eventsOut.s3 ?? 0;
+  if (written !== count) throw new Error(`expected ${count} events written, got ${written}`);
+  return { events: count, cpuSeconds: worker.stopped.cpuSeconds, wallSeconds, peakRssMiB: worker.stopped.peakRssMiB, checkpoints: worker.stopped.checkpoints, files: await countObjects('bench-output', prefix) };
+}
+
+/**
+ * Runs the pipeline benchmark and prints its lines. The processor runs in its own process
+ * (processor/cli.ts), once over a stream of N/4 events and once over N: whole-process figures come
+ * from the N round (start-up and the final checkpoint included), steady state from the difference
+ * (extra events per extra CPU-second), which cancels the fixed costs.
+ */
 export async function runPipelineBench(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
   const count = options.events ?? 100_000;
+  const small = Math.round(count / 4);
   const shards = options.shards ?? 2;
   const log = options.log ?? ((line: string) => console.log(line));
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
-  const encoder = new TextEncoder();
-  const records = texts.map((t) => encoder.encode(t));
-
   const baseline = jsonParseBaseline(texts);
+  buildProcessor(log);
 
-  log(`pipeline bench: ${count} TripEvents, ${shards} shards, local services in a separate process`);
-  const local = await startLocal('bench-trips', shards, 'bench-output', 'bench-checkpoints');
+  log(`pipeline bench: ${small} and ${count} TripEvents, ${shards} shards; the processor and the local services each in their own process`);
+  const local = await startLocal('bench-large', shards, 'bench-output', 'bench-checkpoints');
   try {
     Object.assign(process.env, local.env);
-    log('  loading the stream ...');
+    log('  loading the streams ...');
     const kinesis = new KinesisClient(baseClientConfig());
-    const writer = new PutRecordsWriter({ client: kinesis, stream: 'bench-trips', maxInFlight: 8 });
-    for (let i = 0; i < records.length; i += 500) {
-      await writer.write(records.slice(i, i + 500).map((data, j) => ({ data, partitionKey: String(i + j) })));
-    }
-    await writer.flush();
-    await writer.close();
-    kinesis.destroy();
-
-    const loaded = await loadConfig({
-      argv: [
-        '--InputKinesisStream', 'bench-trips',
-        '--InputStreamInitalPosition', 'TRIM_HORIZON',
-        '--OutputBucket', 'bench-output',
-        '--CheckpointTable', 'bench-checkpoints',
-        '--CheckpointInterval', '10000',
-        '--StatusInterval', '600000',
-        '--ParquetEncoder', options.parquetEncoder ?? 'parquet-wasm',
-      ],
-      env: {},
-    });
-    if (loaded.help) throw new Error('unreachable');
-    log('  processing ...');
-    const cpu = process.cpuUsage();
-    const wall = performance.now();
-    const processor = await startProcessor(loaded.config, { log: createLogger('processor', { level: 'warn' }) });
-    let lastShown = 0;
-    while (processor.stats().eventsIn < count) {
-      await new Promise((r) => setTimeout(r, 20));
-      const n = processor.stats().eventsIn;
-      if (n - lastShown >= count / 5) {
-        lastShown = n;
-        log(`  ... ${n} of ${count} events read`);
+    await createStream(kinesis, 'bench-small', shards);
+    const encoder = new TextEncoder();
+    for (const [stream, n] of [['bench-small', small], ['bench-large', count]] as const) {
+      const writer = new PutRecordsWriter({ client: kinesis, stream, maxInFlight: 8 });
+      for (let i = 0; i < n; i += 500) {
+        await writer.write(texts.slice(i, Math.min(n, i + 500)).map((t, j) => ({ data: encoder.encode(t), partitionKey: String(i + j) })));
       }
+      await writer.flush();
+      await writer.close();
     }
-    await processor.stop();
-    const cpuUsed = cpuSeconds(cpu);
-    const wallUsed = (performance.now() - wall) / 1000;
-    const stats = processor.stats();
-    if (stats.eventsOut.s3 !== count) throw new Error(`expected ${count} events written, got ${stats.eventsOut.s3}`);
+    kinesis.destroy();
+    log('  processing ...');
+    const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
+    const a = await runRound(local.env, 'bench-small', small, options, []);
+    const b = await runRound(local.env, 'bench-large', count, options, profile);
+    const whole = count / b.cpuSeconds;
+    const steady = (b.events - a.events) / Math.max(0.01, b.cpuSeconds - a.cpuSeconds);
     const result: PipelineBenchResult = {
       events: count,
       baselineEventsPerCpuSecond: Math.round(baseline),
-      pipelineEventsPerCpuSecond: Math.round(count / cpuUsed),
-      pipelineEventsPerWallSecond: Math.round(count / wallUsed),
-      ratioToBaseline: count / cpuUsed / baseline,
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      pipelineEventsPerCpuSecond: Math.round(whole),
+      steadyEventsPerCpuSecond: Math.round(steady),
+      pipelineEventsPerWallSecond: Math.round(count / b.wallSeconds),
+      ratioToBaseline: whole / baseline,
+      steadyRatioToBaseline: steady / baseline,
+      peakRssMiB: b.peakRssMiB,
+      files: b.files,
     };
     log('');
-    log('  measure                                         events/s   ratio to JSON.parse');
-    log(`  baseline: JSON.parse, per CPU-second          ${String(result.baselineEventsPerCpuSecond).padStart(9)}   1.000`);
-    log(`  processor: Kinesis -> Parquet/S3, per CPU-s    ${String(result.pipelineEventsPerCpuSecond).padStart(9)}   ${result.ratioToBaseline.toFixed(3)}`);
-    log(`  processor: wall clock (waits on local servers) ${String(result.pipelineEventsPerWallSecond).padStart(9)}   ${(result.pipelineEventsPerWallSecond / baseline).toFixed(3)}`);
-    log(`  processor CPU ${cpuUsed.toFixed(2)} s over ${wallUsed.toFixed(2)} s wall; peak RSS ${result.peakRssMiB} MiB; checkpoints ${stats.checkpoints}`);
+    log('  measure                                               events/s   ratio to JSON.parse');
+    log(`  baseline: JSON.parse, per CPU-second                ${String(result.baselineEventsPerCpuSecond).padStart(9)}   1.000`);
+    log(`  processor whole process (N), per CPU-s              ${String(result.pipelineEventsPerCpuSecond).padStart(9)}   ${result.ratioToBaseline.toFixed(3)}`);
+    log(`  processor steady state (N/4 -> N), per CPU-s        ${String(result.steadyEventsPerCpuSecond).padStart(9)}   ${result.steadyRatioToBaseline.toFixed(3)}`);
+    // The processor reports its CPU in hundredths of a second, and a shared machine adds tenths.
+    if (b.cpuSeconds - a.cpuSeconds < STEADY_MIN_CPU_SECONDS) log(`  (steady state unreliable: the rounds differ by ${(b.cpuSeconds - a.cpuSeconds).toFixed(2)} s of CPU; use --events 100000 or more)`);
+    log(`  processor wall clock (waits on local servers)       ${String(result.pipelineEventsPerWallSecond).padStart(9)}   ${(result.pipelineEventsPerWallSecond / baseline).toFixed(3)}`);
+    for (const r of [a, b]) {
+      log(`  ${String(r.events).padStart(7)} events: CPU ${r.cpuSeconds.toFixed(2)} s over ${r.wallSeconds.toFixed(2)} s wall; peak RSS ${r.peakRssMiB} MiB; checkpoints ${r.checkpoints}; files ${r.files}`);
+    }
+    log(`  JSON ${JSON.stringify(result)}`);
     return result;
   } finally {
     await local.stop();
   }
 }
 
-
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const events = numberFlag('--events');
   const shards = numberFlag('--shards');
-  await runPipelineBench({ ...(events ? { events } : {}), ...(shards ? { shards } : {}) });
+  const checkpointIntervalMs = numberFlag('--checkpoint-interval');
+  const at = process.argv.indexOf('--cpu-prof');
+  const cpuProfileDir = at === -1 ? undefined : process.argv[at + 1];
+  if (at !== -1 && (cpuProfileDir === undefined || cpuProfileDir.startsWith('--'))) throw new Error('--cpu-prof needs a directory');
+  const t = process.argv.indexOf('--partition-template');
+  const partitionTemplate = t === -1 ? undefined : process.argv[t + 1];
+  if (t !== -1 && partitionTemplate === undefined) throw new Error('--partition-template needs a template (a literal such as all/ for one partition)');
+  await runPipelineBench({
+    ...(events ? { events } : {}),
+    ...(shards ? { shards } : {}),
+    ...(checkpointIntervalMs ? { checkpointIntervalMs } : {}),
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
+    ...(partitionTemplate === undefined ? {} : { partitionTemplate }),
+  });
 }

@@ -7,6 +7,7 @@ import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
 import { runOpenSearchBench } from './opensearch.js';
+import { runGetRecordsBench } from './get-records.js';
 import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
 
@@ -26,3 +27,4 @@ console.log('');
 await runKplBench({ records: rows });
 console.log('');
 await runOpenSearchBench({ documents: quick ? 5_000 : 20_000 });
+await runGetRecordsBench({ calls: quick ? 5 : 20 });

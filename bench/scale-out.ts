@@ -13,41 +13,18 @@
  * Workers run the compiled CLI (dist/), as the container image does; the bench compiles it first.
  * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3]`, or via `npm run bench`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { baseClientConfig } from '../common/aws.js';
 import { PutRecordsWriter } from '../common/kinesis/index.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
-import { jsonParseBaseline, startLocal } from './pipeline.js';
+import { createStream, jsonParseBaseline, startLocal } from './pipeline.js';
+import { buildProcessor, startWorker } from './worker.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The compiled CLI, as the container image runs it (no TypeScript compilation in each worker's CPU). */
-const CLI = fileURLToPath(new URL('../dist/processor/cli.js', import.meta.url));
-
-/** Compiles the processor into dist/ (`npm run build`), as the image does. */
-function build(log: (line: string) => void): void {
-  log('  compiling the processor (npm run build), as the container image runs it ...');
-  const out = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`npm run build failed: ${out.stdout}${out.stderr}`);
-}
 const SHARDS = 8;
-
-/** Creates a second stream on the same local Kinesis and waits until it is active. */
-async function createStream(client: KinesisClient, name: string, shards: number): Promise<void> {
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (let i = 0; i < 400; i += 1) {
-    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`stream ${name} did not become active`);
-}
 
 /** One round's figures. */
 export interface ScaleOutRound {
@@ -56,31 +33,6 @@ export interface ScaleOutRound {
   readonly cpuSeconds: number;
   readonly wallSeconds: number;
   readonly eventsOutPerWorker: readonly number[];
-}
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly tail: string[];
-  eventsIn: number;
-  stopped?: { cpuSeconds: number; eventsOut: Record<string, number> };
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, [CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    worker.tail.push(line);
-    if (worker.tail.length > 10) worker.tail.shift();
-    try {
-      const parsed = JSON.parse(line) as { msg?: string; eventsIn?: number; cpuSeconds?: number; eventsOut?: Record<string, number> };
-      if (typeof parsed.eventsIn === 'number') worker.eventsIn = parsed.eventsIn;
-      if (parsed.msg === 'stopped' && typeof parsed.cpuSeconds === 'number') worker.stopped = { cpuSeconds: parsed.cpuSeconds, eventsOut: parsed.eventsOut ?? {} };
-    } catch {
-      // not a log line
-    }
-  });
-  return worker;
 }
 
 /** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */
@@ -123,7 +75,7 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   const log = options.log ?? ((line: string) => console.log(line));
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
   const baseline = jsonParseBaseline(texts);
-  build(log);
+  buildProcessor(log);
   log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table`);
   const local = await startLocal('scale-large', SHARDS, 'scale-output', 'scale-leases');
   const rounds: ScaleOutRound[] = [];

@@ -5,7 +5,6 @@
  */
 import {
   ExpiredIteratorException,
-  GetRecordsCommand,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
@@ -18,6 +17,7 @@ import type { EmitBatch, SourceRecord } from '../types.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
 import { deaggregate } from './kpl.js';
+import { fastGetRecordsCommand } from './get-records.js';
 import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
 /** Per-shard read limits. */
@@ -109,7 +109,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     lastCall = Date.now();
     let response;
     try {
-      response = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: callSignal() });
+      response = await client.send(fastGetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: callSignal() });
       throttles = 0;
       failures = 0;
     } catch (error) {
