@@ -6,6 +6,10 @@
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
+import { runKafkaSourceBench } from './kafka-source.js';
+import { KAFKA_JAVA } from '../local/kafka.js';
+import { MissingToolError } from '../local/errors.js';
+import { findJava, findMaven } from '../local/java.js';
 import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
 
@@ -23,3 +27,12 @@ console.log('');
 await runEncoderBench({ rows, liteRows: Math.min(rows, quick ? 5_000 : 20_000) });
 console.log('');
 await runKplBench({ records: rows });
+console.log('');
+try {
+  findJava(KAFKA_JAVA);
+  findMaven();
+  await runKafkaSourceBench({ events: quick ? 10_000 : 50_000 });
+} catch (error) {
+  if (!(error instanceof MissingToolError)) throw error;
+  console.log(`Kafka source bench skipped: ${error.message}`);
+}
