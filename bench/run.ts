@@ -8,6 +8,10 @@ import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
 import { runOpenSearchBench } from './opensearch.js';
 import { runGetRecordsBench } from './get-records.js';
+import { runKafkaSourceBench } from './kafka-source.js';
+import { KAFKA_JAVA } from '../local/kafka.js';
+import { MissingToolError } from '../local/errors.js';
+import { findJava, findMaven } from '../local/java.js';
 import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
 
@@ -28,3 +32,11 @@ await runKplBench({ records: rows });
 console.log('');
 await runOpenSearchBench({ documents: quick ? 5_000 : 20_000 });
 await runGetRecordsBench({ calls: quick ? 5 : 20 });
+try {
+  findJava(KAFKA_JAVA);
+  findMaven();
+  await runKafkaSourceBench({ events: quick ? 10_000 : 50_000 });
+} catch (error) {
+  if (!(error instanceof MissingToolError)) throw error;
+  console.log(`Kafka source bench skipped: ${error.message}`);
+}

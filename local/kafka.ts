@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, type ITopicConfig, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator } from 'kafkajs';
 import { createLogger, type Logger } from '../common/log.js';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError, ServiceStartError } from './errors.js';
@@ -148,6 +148,22 @@ export interface LocalKafka {
   residentBytes(): number | undefined;
   /** Stops the broker (SIGTERM, then SIGKILL after 30 s) and removes its data. */
   stop(): Promise<void>;
+}
+
+/** Polls a topic's metadata until each of its `partitions` partitions has a leader (30 s at most). */
+async function waitForTopicLeaders(admin: Admin, name: string, partitions: number, cause: unknown): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [name] });
+      const found = topics[0]?.partitions ?? [];
+      if (found.length === partitions && found.every((p) => p.leader >= 0)) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new LocalServiceError(`topic ${name}: its ${partitions} partitions had no leaders after 30 s`, { cause });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Routes kafkajs's own log lines into our structured logger, at debug level. */
@@ -305,7 +321,16 @@ export async function startKafka(options: LocalKafkaOptions = {}): Promise<Local
         await admin.connect();
         const configEntries = Object.entries(config).map(([configName, value]) => ({ name: configName, value }));
         const topic: ITopicConfig = { topic: name, numPartitions: partitions, replicationFactor: 1, configEntries };
-        const created = await admin.createTopics({ topics: [topic], waitForLeaders: true });
+        let created: boolean;
+        try {
+          created = await admin.createTopics({ topics: [topic], waitForLeaders: true });
+        } catch (error) {
+          // Under load the metadata may not show the new topic yet while kafkajs waits for its
+          // leaders (UNKNOWN_TOPIC_OR_PARTITION): the topic was created; wait for the leaders here.
+          if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+          await waitForTopicLeaders(admin, name, partitions, error);
+          created = true;
+        }
         if (!created) throw new LocalServiceError(`topic ${name} already exists`);
       } catch (error) {
         if (error instanceof LocalServiceError) throw error;
