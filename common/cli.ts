@@ -71,14 +71,15 @@ export function helpText(usage: string, summary: string, specs: readonly FlagSpe
  * Runs a CLI's main function: prints usage errors and configuration errors plainly to stderr and
  * exits 2; any other error exits 1 with its cause chain.
  */
-export function runCli(name: string, main: () => Promise<number | void>): void {
+export function runCli(name: string, main: () => Promise<number | void>, options: { readonly helpCommand?: string } = {}): void {
+  const helpCommand = options.helpCommand ?? `${name} --help`;
   main().then(
     (code) => {
       process.exitCode = code ?? 0;
     },
     (error: unknown) => {
       if (error instanceof UsageError) {
-        process.stderr.write(`${name}: ${error.message}\nRun "${name} --help" for the flags.\n`);
+        process.stderr.write(`${name}: ${error.message}\nRun "${helpCommand}" for the flags.\n`);
         process.exitCode = 2;
       } else if (error instanceof ConfigError) {
         process.stderr.write(`${name}: ${error.message}\n`);

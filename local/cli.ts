@@ -1,20 +1,31 @@
 /**
- * `etl-local`: starts the embedded local services, creates a stream, bucket and table when asked,
- * prints one JSON line (the endpoints, the names, and an `env` object with exactly the variables
- * another process needs) and stays up until SIGINT/SIGTERM.
+ * `etl-local`: starts the embedded local services, creates a stream and bucket when asked and a
+ * checkpoint table (always: `--table`, default `etl-checkpoints`), prints one JSON line (the
+ * endpoints, the names, and an `env` object with exactly the variables another process needs,
+ * `CheckpointTable` included), optionally writes that env to `--env-out`, and stays up until
+ * SIGINT/SIGTERM. Names are validated before anything starts.
  */
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { UsageError } from '../common/errors.js';
+import { bucketNameProblem } from '../common/s3/location.js';
 import { helpText, parseFlags, runCli, type FlagSpec } from '../common/cli.js';
 import { createLogger } from '../common/log.js';
 import { startLocalServices } from './services.js';
 import { startKafka, type LocalKafka } from './kafka.js';
 import { startOpenSearch, type LocalOpenSearch } from './opensearch.js';
 
+/** The checkpoint table created when `--table` is not given. */
+const DEFAULT_TABLE = 'etl-checkpoints';
+const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
 const FLAGS: readonly FlagSpec[] = [
   { name: 'stream', placeholder: 'name', description: 'Create a Kinesis stream with this name.' },
   { name: 'shards', placeholder: 'n', description: 'Shard count of the stream.', default: '1' },
   { name: 'bucket', placeholder: 'name', description: 'Create an S3 bucket with this name.' },
-  { name: 'table', placeholder: 'name', description: 'Create a DynamoDB checkpoint table with this name.' },
+  { name: 'table', placeholder: 'name', description: 'Create the DynamoDB checkpoint (lease) table with this name; its name is CheckpointTable in env.', default: DEFAULT_TABLE },
+  // Not `--env-file`: Node 20 takes `--env-file` anywhere on the command line as its own option.
+  { name: 'env-out', placeholder: 'file', description: 'Also write env to this file (KEY=value lines, for `set -a; . FILE`) once the services are up; removed on exit.' },
   { name: 'kinesis-port', placeholder: 'port', description: 'Kinesis port (0: a free port).', default: '0' },
   { name: 's3-port', placeholder: 'port', description: 'S3 port (0: a free port).', default: '0' },
   { name: 'dynamodb-port', placeholder: 'port', description: 'DynamoDB port (0: a free port).', default: '0' },
@@ -41,7 +52,16 @@ async function main(): Promise<number> {
         'Usage: etl-local [--stream NAME --shards N] [--bucket NAME] [--table NAME] [--kafka [--topic NAME --partitions N]] [--opensearch] [ports]',
         'Starts Kinesis (kinesalite), S3 (s3rver) and DynamoDB (moto) on 127.0.0.1, and with --kafka and\n--opensearch a real Kafka broker and OpenSearch node, prints one JSON line with the endpoints and the\nenvironment another process needs, and runs until SIGINT/SIGTERM.',
         FLAGS,
-        'Example:\n  eval "$(etl-local --stream trips --bucket out | jq -r \'.env | to_entries[] | "export \\(.key)=\\(.value)"\')"',
+        [
+          'Example (etl-local keeps running; its env file appears once the services are up):',
+          '  npx etl-local --stream trips --bucket out --env-out local.env &',
+          '  until [ -s local.env ]; do sleep 1; done; set -a; . ./local.env; set +a',
+          '  npx etl-processor --InputKinesisStream trips --OutputBucket out   # CheckpointTable comes from local.env',
+          '',
+          'Kinesis here speaks HTTP/1.1 only: an AWS SDK v3 Kinesis client needs',
+          '  requestHandler: new NodeHttpHandler()   (from @smithy/node-http-handler)',
+          'or it fails with "Protocol error". S3, DynamoDB and the AWS CLI work with env alone.',
+        ].join('\n'),
       ),
     );
     return 0;
@@ -60,7 +80,13 @@ async function main(): Promise<number> {
   if (flags.has('partitions') && topic === undefined) throw new UsageError('--partitions needs --topic');
   const stream = flags.get('stream');
   const bucket = flags.get('bucket');
-  const table = flags.get('table');
+  const table = flags.get('table') ?? DEFAULT_TABLE;
+  if (stream !== undefined && !STREAM_NAME.test(stream)) throw new UsageError(`--stream must be a Kinesis stream name (1 to 128 letters, digits, "_", "-" or "."), got "${stream}"`);
+  const bucketProblem = bucket === undefined ? undefined : bucketNameProblem(bucket);
+  if (bucketProblem) throw new UsageError(`--bucket ${bucketProblem}, got "${bucket}"`);
+  if (!TABLE_NAME.test(table)) throw new UsageError(`--table must be a DynamoDB table name (3 to 255 letters, digits, "_", "-" or "."), got "${table}"`);
+  const envFile = flags.get('env-out');
+  if (envFile === '') throw new UsageError('--env-out needs a file name, got ""');
   const log = createLogger('etl-local');
   const s3Directory = flags.get('s3-directory');
   const services = await startLocalServices({
@@ -70,7 +96,7 @@ async function main(): Promise<number> {
     ...(s3Directory ? { s3Directory } : {}),
     streams: stream ? [{ name: stream, shards }] : [],
     buckets: bucket ? [bucket] : [],
-    tables: table ? [table] : [],
+    tables: [table],
   });
   let kafka: LocalKafka | undefined;
   let opensearch: LocalOpenSearch | undefined;
@@ -86,17 +112,23 @@ async function main(): Promise<number> {
     await services.stop();
     throw error;
   }
+  const env = { ...services.env, CheckpointTable: table };
+  if (envFile !== undefined) {
+    // Written whole, then renamed into place: a reader never sees half a file.
+    await writeFile(`${envFile}.tmp`, Object.entries(env).map(([key, value]) => `${key}=${value}\n`).join(''));
+    await rename(`${envFile}.tmp`, envFile);
+  }
   process.stdout.write(
     `${JSON.stringify({
       endpoints: services.endpoints,
       ...(stream ? { stream, shards } : {}),
       ...(bucket ? { bucket } : {}),
-      ...(table ? { table } : {}),
+      table,
       s3Directory: services.s3Directory,
       ...(kafka ? { kafkaBootstrapServers: kafka.bootstrapServers } : {}),
       ...(topic !== undefined ? { topic, partitions } : {}),
       ...(opensearch ? { opensearchEndpoint: opensearch.endpoint } : {}),
-      env: services.env,
+      env,
     })}\n`,
   );
   log.info('local services up', { ...services.endpoints, kafka: kafka?.bootstrapServers, opensearch: opensearch?.endpoint });
@@ -105,6 +137,7 @@ async function main(): Promise<number> {
     process.once('SIGTERM', () => resolve());
   });
   log.info('stopping local services');
+  if (envFile !== undefined) await rm(envFile, { force: true });
   await Promise.all([services.stop(), kafka?.stop(), opensearch?.stop()]);
   return 0;
 }

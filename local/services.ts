@@ -58,7 +58,7 @@ export interface LocalServices {
   readonly s3Directory: string;
   /** Creates a stream (waits until ACTIVE). */
   createStream(name: string, shards: number): Promise<void>;
-  /** Creates a bucket. */
+  /** Creates a bucket (one that exists already, as in a reused s3Directory, is kept). */
   createBucket(name: string): Promise<void>;
   /** Creates a checkpoint table. */
   createTable(name: string): Promise<void>;
@@ -126,6 +126,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_S3_FORCE_PATH_STYLE: 'true',
       AWS_REGION: LOCAL_REGION,
+      // The AWS CLI reads AWS_DEFAULT_REGION (and not AWS_REGION before v2).
+      AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
     };
@@ -156,6 +158,9 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         try {
           await s3Client.send(new CreateBucketCommand({ Bucket: name }));
         } catch (error) {
+          // A reused s3Directory keeps its buckets: the bucket is there already, which is what was asked.
+          const code = (error as { name?: string }).name;
+          if (code === 'BucketAlreadyOwnedByYou' || code === 'BucketAlreadyExists') return;
           throw new LocalServiceError(`could not create bucket ${name}`, { cause: error });
         }
       },

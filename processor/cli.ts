@@ -15,6 +15,9 @@ import { loadConfig, processorHelp } from './config/index.js';
 import type { CheckpointPhase } from './checkpoint/coordinator.js';
 import { startProcessor, type StartProcessorOptions } from './processor.js';
 
+/** A stop must end before ECS's stop timeout (120 s) kills the task: after this, exit 1 with a clear error. */
+const STOP_DEADLINE_MS = 110_000;
+
 const FAULT_PHASES: readonly CheckpointPhase[] = ['pre-commit', 'persist', 'commit'];
 
 /** The test-only fault hook from `ETL_FAULT_KILL_AFTER_PHASE` (see the file comment); throws on a malformed value. */
@@ -51,7 +54,11 @@ async function main(): Promise<number> {
       process.exit(130);
     }
     signalled = true;
-    log.info('signal received: stopping', { signal });
+    log.info('signal received: stopping', { signal, deadlineMs: STOP_DEADLINE_MS });
+    setTimeout(() => {
+      log.error('the final checkpoint did not finish in time: exiting without it; the next run resumes from the last persisted checkpoint', { signal, deadlineMs: STOP_DEADLINE_MS });
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     void processor.stop().catch(() => undefined);
   };
   process.on('SIGTERM', onSignal);

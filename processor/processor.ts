@@ -17,12 +17,12 @@ import type { LeaseStore } from './checkpoint/types.js';
 import type { ProcessorConfig } from './config/types.js';
 import { createSinks, createSource } from './connectors.js';
 import { createDecoder } from './formats/decode.js';
-import { loadSchema } from './formats/schema.js';
 import type { Sink } from './lifecycle.js';
 import { startHealthServer } from './health.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import { DeadLetterOutput } from './sinks/dead-letter.js';
 import { createS3Client } from './sinks/s3/s3-sink.js';
+import { checkOutputBucket, checkPartitionTemplate, loadEventSchema } from './startup-checks.js';
 import { StatusReporter } from './status.js';
 
 /** Options that are not runtime properties (tests, embedding). */
@@ -63,8 +63,18 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
   const log = options.log ?? createLogger('processor', { fields: { app: config.applicationName } });
   const workerId = options.workerId ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
   const jobStartMs = Date.now();
-  const schema = await loadSchema(config.eventSchema);
+  const schema = await loadEventSchema(config);
+  checkPartitionTemplate(config, schema);
   const decode = createDecoder(schema);
+  const s3Config = config.sinks.find((s) => s.kind === 's3');
+  if (s3Config) {
+    const s3 = createS3Client();
+    try {
+      await checkOutputBucket(config, s3);
+    } finally {
+      s3.destroy();
+    }
+  }
 
   const store: LeaseStore = config.checkpointTable
     ? new DynamoDbLeaseStore({ table: config.checkpointTable, application: config.applicationName })
@@ -88,7 +98,6 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
   };
   const source = await createSource(connectorContext);
   const sinks: Sink[] = await createSinks(connectorContext);
-  const s3Config = config.sinks.find((s) => s.kind === 's3');
   const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), ...(s3Config ? { s3: { client: createS3Client(), config: s3Config } } : {}) });
   const coordinator = new CheckpointCoordinator({
     leases,

@@ -181,13 +181,35 @@ export class LeaseManager {
           if (!this.#lost) this.#lastRenewalStart = started;
           if (requested.length > 0) this.#handOver(requested);
         } catch (error) {
-          if (error instanceof FencedError) return this.#lose(new LeaseLostError('a lease or the run was taken over by another worker', { cause: error }));
+          if (error instanceof FencedError) return this.#lose(new LeaseLostError(await this.#takenOverBy(), { cause: error }));
           this.#o.log.warn('lease renewal failed; will try again', { error: describeError(error) });
         }
       }
     } finally {
       clearInterval(watchdog);
     }
+  }
+
+  /** Says that another worker took over, naming the runs that hold this run's leases now (best effort: a few seconds at most). */
+  async #takenOverBy(): Promise<string> {
+    const mine = new Set(this.#o.leases.all().map((l) => l.partition));
+    try {
+      const leases = await Promise.race([
+        this.#o.leases.store.listLeases(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), 5_000).unref()),
+      ]);
+      const byOwner = new Map<string, string[]>();
+      for (const lease of leases) {
+        if (!mine.has(lease.partition) || lease.owner === undefined || lease.owner === this.#runId) continue;
+        byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease.partition]);
+      }
+      if (byOwner.size > 0) {
+        return `another worker took over: ${[...byOwner].map(([owner, partitions]) => `run ${owner} holds ${partitions.join(', ')}`).join('; ')}`;
+      }
+    } catch {
+      // Which run took over is only for the message; the fencing itself is certain.
+    }
+    return 'another worker took over (this run was fenced, or a lease it held was taken)';
   }
 
   #lose(error: LeaseLostError): void {

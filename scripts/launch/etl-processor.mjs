@@ -2,6 +2,8 @@
 // Launches etl-processor from its TypeScript source through tsx's loader (a runtime dependency),
 // so `npx etl-processor` works right after `npm ci` with no build step.
 import { register } from 'tsx/esm/api';
+import { stopWhenParentEnds } from './parent-watch.mjs';
 
+stopWhenParentEnds();
 register();
 await import(new URL('../../processor/cli.ts', import.meta.url).href);

@@ -83,13 +83,16 @@ describe('etl-local', () => {
     // Then the env has exactly what a client needs, and it works
     assert.deepEqual(Object.keys(info.env).sort(), [
       'AWS_ACCESS_KEY_ID',
+      'AWS_DEFAULT_REGION',
       'AWS_ENDPOINT_URL_DYNAMODB',
       'AWS_ENDPOINT_URL_KINESIS',
       'AWS_ENDPOINT_URL_S3',
       'AWS_REGION',
       'AWS_S3_FORCE_PATH_STYLE',
       'AWS_SECRET_ACCESS_KEY',
+      'CheckpointTable',
     ]);
+    assert.equal(info.env.CheckpointTable, 'cli-table');
     const credentials = { accessKeyId: info.env.AWS_ACCESS_KEY_ID!, secretAccessKey: info.env.AWS_SECRET_ACCESS_KEY! };
     const region = info.env.AWS_REGION!;
     // kinesalite speaks HTTP/1.1 only: the Kinesis client needs the HTTP/1.1 handler (baseClientConfig).

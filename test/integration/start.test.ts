@@ -21,11 +21,14 @@ test('npm start replays the sample end to end and leaves the partitioned Parquet
   const output = await mkdtemp(join(tmpdir(), 'etl-start-'));
   try {
     // When the start script runs (as `npm start -- --json --output DIR` would)
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--json', '--output', output], {
+    // (without the variable that silences the AWS SDK's Node-version warning: npm start hides it itself)
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _silenced, ...userEnv } = process.env;
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--json', '--output', output], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: { ...userEnv, LOG_LEVEL: 'warn' },
       maxBuffer: 64 * 1024 * 1024,
     });
+    assert.doesNotMatch(stderr, /NodeVersionSupportWarning/);
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | string>;
 
     // Then the summary counts every event and names where the files are...
@@ -65,4 +68,14 @@ test('npm start -- --opensearch also writes every event to a local OpenSearch no
   } finally {
     await rm(output, { recursive: true, force: true });
   }
+});
+
+test('npm start -- --bogus exits 2 and points at npm start -- --help', async () => {
+  const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--bogus'], { cwd: ROOT }).then(
+    () => undefined,
+    (error: unknown) => error as { code: number; stderr: string },
+  );
+  assert.equal(failed?.code, 2);
+  assert.match(failed.stderr, /unknown flag "--bogus"/);
+  assert.match(failed.stderr, /Run "npm start -- --help"/);
 });

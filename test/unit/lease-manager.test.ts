@@ -85,6 +85,26 @@ describe('LeaseManager', () => {
     assert.equal(await store.fenceRun('dying', run!.counter), false);
   });
 
+  test('a run fenced by a newer one says that another worker took over, and which', async () => {
+    // Given a run holding two leases
+    const store = new MemoryLeaseStore();
+    for (let i = 0; i < 2; i += 1) await store.createLease(`s${i}`, [], 'TRIM_HORIZON');
+    const errors: LeaseLostError[] = [];
+    const old = manager(store, 'old-run', (e) => errors.push(e));
+    await old.manager.start();
+    await waitFor('old-run holds both', () => old.leases.all().length === 2, 10_000);
+
+    // When a newer run fences it and takes its leases (as after a pause longer than the lease duration)
+    const run = (await store.listRuns()).find((r) => r.runId === 'old-run');
+    assert.ok(await store.fenceRun('old-run', run!.counter));
+    for (const partition of ['s0', 's1']) await store.claimLease(partition, 'new-run', 'TRIM_HORIZON');
+
+    // Then the old run stops, saying who took over
+    await waitFor('old-run to stop', () => errors.length > 0, 10_000);
+    assert.match(errors[0]!.message, /another worker took over: run new-run holds s0, s1/);
+    await old.manager.abandon();
+  });
+
   test('a renewal that hangs stops the holder before the lease could expire for anyone else', async () => {
     // Given a store whose renewals stop answering after the lease is taken
     const store = new MemoryLeaseStore();

@@ -11,8 +11,13 @@
  * - a child shard gets a lease (from TRIM_HORIZON) only once every parent's lease holds SHARD_END,
  *   i.e. the parents were read to their end and their final checkpoints persisted: per-key order
  *   is kept across splits and merges.
+ *
+ * A shard that never had a record resumes from `AT_TIMESTAMP:<time>`. A service that does not
+ * answer that GetShardIterator within `atTimestampProbeMs` (kinesalite never does when nothing
+ * arrived since) is read from TRIM_HORIZON instead, dropping records that arrived earlier: the same
+ * records, without depending on how the service treats that request.
  */
-import { KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { GetShardIteratorCommand, KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import { baseClientConfig } from '../../../common/aws.js';
 import { describeError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
@@ -21,7 +26,7 @@ import type { InitialPosition } from '../../config/types.js';
 import { LeaseManager, type LeaseTimings } from '../../checkpoint/lease-manager.js';
 import type { LeaseTable } from '../../checkpoint/lease-table.js';
 import { SHARD_END, type LeaseItem } from '../../checkpoint/types.js';
-import type { Source, SourceContext } from '../types.js';
+import type { EmitBatch, Source, SourceContext } from '../types.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor, startSentinel } from './positions.js';
 import { DEFAULT_SHARD_READ_LIMITS, readShard, type ShardReadLimits } from './shard-reader.js';
@@ -42,6 +47,22 @@ export interface KinesisSourceOptions {
   readonly limits?: Partial<ShardReadLimits>;
   /** A reader with no successful call for this long is reported as stalled. @default 60000 */
   readonly stallThresholdMs?: number;
+  /**
+   * How long an AT_TIMESTAMP GetShardIterator may take before the shard is read from TRIM_HORIZON
+   * instead, keeping only records that arrived at or after the timestamp. @default 10000
+   */
+  readonly atTimestampProbeMs?: number;
+}
+
+/** Whether an error is a deadline or an abort (the SDK's names for both). */
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+/** Drops the records that arrived before `fromMs` (a TRIM_HORIZON read standing in for AT_TIMESTAMP). */
+function arrivedFrom(emit: EmitBatch, fromMs: number): EmitBatch {
+  return (batch) => emit({ ...batch, records: batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs) });
 }
 
 interface Reader {
@@ -158,22 +179,41 @@ export class KinesisSource implements Source {
     const startPosition = position === 'LATEST' ? startSentinel({ type: 'LATEST' }, Date.now()) : position;
     const abort = new AbortController();
     const reader: Reader = { abort, lastProgress: Date.now(), done: Promise.resolve() };
-    const done = readShard({
-      client: this.#client,
-      streamName: this.#o.streamName,
-      ...(this.#o.streamArn ? { streamArn: this.#o.streamArn } : {}),
-      shardId,
-      start,
-      startPosition,
-      emit: this.#context!.emit,
-      signal: abort.signal,
-      log,
-      limits: { ...DEFAULT_SHARD_READ_LIMITS, ...this.#o.limits },
-      onLag: (ms) => {
-        this.#lag.set(shardId, ms);
-        reader.lastProgress = Date.now();
-      },
-    }).then(
+    const limits = { ...DEFAULT_SHARD_READ_LIMITS, ...this.#o.limits };
+    const read = async (): Promise<'ended' | 'stopped'> => {
+      let begin = start;
+      let emit = this.#context!.emit;
+      if (start.ShardIteratorType === 'AT_TIMESTAMP' && start.Timestamp) {
+        const fromMs = start.Timestamp.getTime();
+        if ((await this.#atTimestampAnswers(shardId, start.Timestamp, abort.signal)) === 'no answer') {
+          if (abort.signal.aborted) return 'stopped';
+          log.warn('AT_TIMESTAMP shard iterator not answered; reading from TRIM_HORIZON and keeping the records that arrived since', {
+            shard: shardId,
+            timestamp: start.Timestamp.toISOString(),
+            probeMs: this.#o.atTimestampProbeMs ?? 10_000,
+          });
+          begin = { ShardIteratorType: 'TRIM_HORIZON' };
+          emit = arrivedFrom(emit, fromMs);
+        }
+      }
+      return readShard({
+        client: this.#client,
+        streamName: this.#o.streamName,
+        ...(this.#o.streamArn ? { streamArn: this.#o.streamArn } : {}),
+        shardId,
+        start: begin,
+        startPosition,
+        emit,
+        signal: abort.signal,
+        log,
+        limits,
+        onLag: (ms) => {
+          this.#lag.set(shardId, ms);
+          reader.lastProgress = Date.now();
+        },
+      });
+    };
+    const done = read().then(
       (outcome) => {
         this.#readers.delete(shardId);
         this.#lag.delete(shardId);
@@ -186,6 +226,26 @@ export class KinesisSource implements Source {
       },
     );
     this.#readers.set(shardId, Object.assign(reader, { done }));
+  }
+
+  /**
+   * Asks once for an AT_TIMESTAMP iterator with a short deadline. A service may never answer it
+   * when no record arrived since the timestamp (kinesalite does not); the caller then reads from
+   * TRIM_HORIZON and drops older records, which yields the same records. Other errors are left to
+   * the reader's own retries.
+   */
+  async #atTimestampAnswers(shardId: string, timestamp: Date, signal: AbortSignal): Promise<'answered' | 'no answer' | 'failed'> {
+    const streamRef = this.#o.streamArn ? { StreamARN: this.#o.streamArn } : { StreamName: this.#o.streamName };
+    try {
+      await this.#client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: timestamp }), {
+        abortSignal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.atTimestampProbeMs ?? 10_000)]),
+      });
+      return 'answered';
+    } catch (error) {
+      if (isTimeout(error) || signal.aborted) return 'no answer';
+      this.#o.log.debug('AT_TIMESTAMP probe failed; the reader retries', { shard: shardId, error: describeError(error) });
+      return 'failed';
+    }
   }
 
   async #listShards(): Promise<Shard[]> {
