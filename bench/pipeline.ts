@@ -90,6 +90,28 @@ export async function createStream(client: KinesisClient, name: string, shards: 
   throw new Error(`stream ${name} did not become active`);
 }
 
+/**
+ * Loads the first N texts into each stream (the last stream exists already, made by etl-local; the
+ * others are created with `shards` shards), through the batching PutRecords writer.
+ */
+export async function loadStreams(texts: readonly string[], streams: readonly (readonly [string, number])[], shards: number): Promise<void> {
+  const kinesis = new KinesisClient(baseClientConfig());
+  try {
+    for (const [stream] of streams.slice(0, -1)) await createStream(kinesis, stream, shards);
+    const encoder = new TextEncoder();
+    for (const [stream, n] of streams) {
+      const writer = new PutRecordsWriter({ client: kinesis, stream, maxInFlight: 8 });
+      for (let i = 0; i < n; i += 500) {
+        await writer.write(texts.slice(i, Math.min(n, i + 500)).map((t, j) => ({ data: encoder.encode(t), partitionKey: String(i + j) })));
+      }
+      await writer.flush();
+      await writer.close();
+    }
+  } finally {
+    kinesis.destroy();
+  }
+}
+
 /** Starts etl-local in a child process; resolves with its environment and a stop function. */
 export async function startLocal(stream: string, shards: number, bucket: string, table: string): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [LAUNCH_LOCAL, '--stream', stream, '--shards', String(shards), '--bucket', bucket, '--table', table], {
@@ -193,18 +215,7 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
   try {
     Object.assign(process.env, local.env);
     log('  loading the streams ...');
-    const kinesis = new KinesisClient(baseClientConfig());
-    await createStream(kinesis, 'bench-small', shards);
-    const encoder = new TextEncoder();
-    for (const [stream, n] of [['bench-small', small], ['bench-large', count]] as const) {
-      const writer = new PutRecordsWriter({ client: kinesis, stream, maxInFlight: 8 });
-      for (let i = 0; i < n; i += 500) {
-        await writer.write(texts.slice(i, Math.min(n, i + 500)).map((t, j) => ({ data: encoder.encode(t), partitionKey: String(i + j) })));
-      }
-      await writer.flush();
-      await writer.close();
-    }
-    kinesis.destroy();
+    await loadStreams(texts, [['bench-small', small], ['bench-large', count]], shards);
     log('  processing ...');
     const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
     const a = await runRound(local.env, 'bench-small', small, options, []);

@@ -15,12 +15,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { baseClientConfig } from '../common/aws.js';
-import { PutRecordsWriter } from '../common/kinesis/index.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
-import { createStream, jsonParseBaseline, startLocal } from './pipeline.js';
+import { jsonParseBaseline, loadStreams, startLocal } from './pipeline.js';
 import { buildProcessor, startWorker } from './worker.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
@@ -81,18 +78,7 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   const rounds: ScaleOutRound[] = [];
   try {
     Object.assign(process.env, local.env);
-    const kinesis = new KinesisClient(baseClientConfig());
-    await createStream(kinesis, 'scale-small', SHARDS);
-    const encoder = new TextEncoder();
-    for (const [stream, n] of [['scale-small', small], ['scale-large', count]] as const) {
-      const writer = new PutRecordsWriter({ client: kinesis, stream, maxInFlight: 8 });
-      for (let i = 0; i < n; i += 500) {
-        await writer.write(texts.slice(i, Math.min(n, i + 500)).map((t, j) => ({ data: encoder.encode(t), partitionKey: String(i + j) })));
-      }
-      await writer.flush();
-      await writer.close();
-    }
-    kinesis.destroy();
+    await loadStreams(texts, [['scale-small', small], ['scale-large', count]], SHARDS);
     for (let n = 1; n <= maxWorkers; n += 1) {
       log(`  ${n} worker(s) ...`);
       rounds.push(await runRound(local, 'scale-small', small, n));
