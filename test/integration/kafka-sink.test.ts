@@ -15,19 +15,14 @@ import type { LocalServices } from '../../local/services.js';
 import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
 import { kafkaSkipReason, uniqueTopic, useKafka } from '../support/kafka.js';
 import { kafkaCaughtUp, kafkaWorkerEnv, readTopicIds, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
-import { createPipelineResources, startServicesForTest, uniqueName } from '../support/local.js';
+import { createPipelineResources, startServicesForTest, uniqueName, waitUntil as waitUntilShared } from '../support/local.js';
 import { caughtUp, Producer, readLeases, testClients, workerEnv } from '../support/scale-out.js';
 import { KILL_PHASES } from '../support/soak.js';
 
 const log = createLogger('test.kafka-sink', { level: 'warn' });
 
-async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The shared poll, with the longer wait a broker round needs. */
+const waitUntil = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => waitUntilShared(what, condition, timeoutMs);
 
 function tail(lines: readonly LogLine[], n = 10): string {
   return lines

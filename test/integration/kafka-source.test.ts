@@ -16,19 +16,14 @@ import { startCliProcessor, type CliProcessor, type LogLine } from '../support/c
 import { KAFKA_CONSOLE_PRODUCER } from '../../local/kafka.js';
 import { kafkaSkipReason, uniqueTopic, useKafka } from '../support/kafka.js';
 import { kafkaCaughtUp, kafkaWorkerEnv, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
-import { startServicesForTest, uniqueName } from '../support/local.js';
+import { startServicesForTest, uniqueName, waitUntil as waitUntilShared } from '../support/local.js';
 import { checkOutput, tripEvent, leasesPerOwner, openUploads, readLeases, readRuns, testClients, uncommittedRecords } from '../support/scale-out.js';
-import { KILL_PHASES } from '../support/soak.js';
+import { KILL_PHASES, random } from '../support/soak.js';
 
 const log = createLogger('test.kafka-source', { level: 'warn' });
 
-async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The shared poll, with the longer wait a broker round needs. */
+const waitUntil = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => waitUntilShared(what, condition, timeoutMs);
 
 function tail(lines: readonly LogLine[], n = 10): string {
   return lines
@@ -37,17 +32,6 @@ function tail(lines: readonly LogLine[], n = 10): string {
     .join('\n');
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip: kafkaSkipReason() }, () => {
   const broker = useKafka();

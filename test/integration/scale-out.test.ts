@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type Shard } from '@aws-sdk/client-kinesis';
 import type { LocalServices } from '../../local/services.js';
 import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
-import { createPipelineResources, startServicesForTest, uniqueName } from '../support/local.js';
+import { createPipelineResources, startServicesForTest, uniqueName, waitUntil } from '../support/local.js';
 import {
   caughtUp,
   checkOutput,
@@ -29,14 +29,6 @@ import { KILL_PHASES, runSoak } from '../support/soak.js';
 
 const LEASE_MS = 5000;
 
-/** Polls an async condition until it holds; fails naming `what` after `timeoutMs`. */
-async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** Puts `perTick` new events every 100 ms until stopped. */
 function keepProducing(producer: Producer, firstId: number, perTick: number): { stop(): Promise<number> } {

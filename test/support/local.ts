@@ -62,6 +62,15 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
   }
 }
 
+/** Polls an async condition every 500 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Downloads every key under a prefix into a fresh temporary directory, keeping the key paths. */
 export async function downloadPrefix(s3: S3Client, bucket: string, prefix: string): Promise<{ dir: string; keys: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'etl-out-'));

@@ -9,7 +9,7 @@
  */
 import type { LocalServices } from '../../local/services.js';
 import { startCliProcessor, type CliProcessor } from './cli-processor.js';
-import { createPipelineResources, uniqueName } from './local.js';
+import { createPipelineResources, uniqueName, waitUntil } from './local.js';
 import { caughtUp, checkOutput, openUploads, Producer, readLeases, readRuns, testClients, uncommittedRecords, workerEnv, type OutputCheck } from './scale-out.js';
 
 /** Phases a kill can follow. */
@@ -57,7 +57,7 @@ export interface SoakSummary {
 }
 
 /** A small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -70,13 +70,6 @@ function random(seed: number): () => number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`soak: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 interface Slot {
   worker: CliProcessor;
