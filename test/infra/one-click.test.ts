@@ -142,6 +142,38 @@ describe('one-click template: launches with every default', () => {
   });
 });
 
+/**
+ * The base images a Dockerfile builds on that are not pinned by digest: each `FROM` resolved
+ * through the `ARG` defaults declared before the first stage, skipping earlier stage names.
+ */
+function unpinnedBaseImages(dockerfile: string): string[] {
+  const args = new Map<string, string>();
+  const stages = new Set<string>();
+  const unpinned: string[] = [];
+  for (const line of dockerfile.split('\n').map((l) => l.trim())) {
+    const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)$/.exec(line);
+    if (arg?.[1] && arg[2]) args.set(arg[1], arg[2]);
+    const from = /^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(line);
+    if (!from?.[1]) continue;
+    const image = from[1].replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => args.get(name) ?? `<unset ${name}>`);
+    if (!stages.has(image) && !/@sha256:[0-9a-f]{64}$/.test(image)) unpinned.push(image);
+    if (from[2]) stages.add(from[2]);
+  }
+  return unpinned;
+}
+
+describe('the processor image: every base pinned by digest', () => {
+  test('each FROM of the Dockerfile that CodeBuild and cdk deploy build names its image by digest', () => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, 'a build stage and a runtime stage');
+    assert.deepEqual(unpinnedBaseImages(dockerfile), []);
+    // The check is not blind: a tag, a moving ARG default and an unset ARG are each caught.
+    assert.deepEqual(unpinnedBaseImages(dockerfile.replace(/@sha256:[0-9a-f]{64}/, '')), ['public.ecr.aws/docker/library/node:22-bookworm-slim', 'public.ecr.aws/docker/library/node:22-bookworm-slim']);
+    assert.deepEqual(unpinnedBaseImages('FROM node:22 AS build\nFROM build\n'), ['node:22']);
+    assert.deepEqual(unpinnedBaseImages('FROM ${BASE}\n'), ['<unset BASE>']);
+  });
+});
+
 describe('one-click template: the console form', () => {
   const iface = () => (oneClick.Metadata as { 'AWS::CloudFormation::Interface': { ParameterGroups: { Label: { default: string }; Parameters: string[] }[]; ParameterLabels: Record<string, { default: string }> } })['AWS::CloudFormation::Interface'];
 
