@@ -31,8 +31,6 @@ export interface BuiltConfig {
   readonly warnings: readonly string[];
 }
 
-type Typed = TypedValue;
-
 /** The registry's connectors, seen through the names of any property (each reads only its own). */
 const SOURCES = SOURCE_CONNECTORS as readonly SourceConnector<SourceConfig, PropertyName>[];
 const SINKS = SINK_CONNECTORS as readonly SinkConnector<SinkConfig, PropertyName>[];
@@ -44,7 +42,7 @@ const SINKS = SINK_CONNECTORS as readonly SinkConnector<SinkConfig, PropertyName
 export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOptions = {}): BuiltConfig {
   const problems: string[] = [...resolved.problems];
   const warnings: string[] = [...resolved.warnings];
-  const typed = new Map<PropertyName, Typed>();
+  const typed = new Map<PropertyName, TypedValue>();
   for (const [name, given] of resolved.values) {
     const result = parseTyped(propertySpec(name), given.value);
     if (typeof result === 'string') problems.push(`${given.spelling}: ${result}, got "${given.value}" (from ${given.origin})`);
@@ -143,7 +141,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
 }
 
 /** Parses one value by its spec's type: the typed value, or what was expected. Enum values are normalised to the catalogue's spelling. */
-export function parseTyped(spec: PropertySpec, value: string): { value: Typed } | string {
+export function parseTyped(spec: PropertySpec, value: string): { value: TypedValue } | string {
   switch (spec.type) {
     case 'string':
       return { value };
