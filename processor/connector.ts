@@ -80,9 +80,8 @@ interface ConnectorBase<C extends ConnectorConfig, N extends string> {
   /** Its runtime properties, in the order help output and the CloudFormation parameters list them. */
   readonly properties: readonly (PropertySpec & { readonly name: N })[];
   /**
-   * The properties that switch it on, the first being the main one: a boolean one when true, any
-   * other once set. Its properties other than the first switch are ignored, with a warning, while
-   * that switch is unset.
+   * The properties that switch it on: a boolean one when true, any other once set. For a sink, the
+   * first is the main one: its other properties are ignored, with a warning, while that is unset.
    */
   readonly switches: readonly [N, ...N[]];
   /**
