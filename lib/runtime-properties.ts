@@ -83,8 +83,9 @@ const CLOUD_NOTES: Readonly<Partial<Record<PropertyName, string>>> = {
 /**
  * The processor's runtime properties in the cloud: one CloudFormation parameter per entry of the
  * property catalogue (`processor/config/catalogue.ts`, derived from the connector registry), and
- * one SSM parameter holding them as a managed-Flink ApplicationProperties document, `[{"PropertyGroupId":"FlinkApplicationProperties","PropertyMap":{…}}]`,
- * which the task receives as an ECS secret.
+ * one SSM parameter holding them as a managed-Flink ApplicationProperties document,
+ * `[{"PropertyGroupId":"FlinkApplicationProperties","PropertyMap":{…}}]`, which the task receives
+ * as an ECS secret.
  *
  * CloudFormation parameters cannot default to a resource, so the properties that should point at
  * created resources (InputKinesisStream, OutputBucket, CheckpointTable) default to '' and an
