@@ -5,8 +5,10 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CfnRule } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PROPERTY_GROUP_ID, PROPERTY_NAMES, PROPERTY_SPECS } from '../common/properties/index.js';
-import type { PropertyName, PropertySpec } from '../common/properties/index.js';
+import { PROPERTY_GROUP_ID } from '../common/properties/index.js';
+import type { PropertySpec } from '../common/properties/index.js';
+import { PROPERTY_NAMES, PROPERTY_SPECS } from '../processor/config/catalogue.js';
+import type { PropertyName } from '../processor/config/catalogue.js';
 import { CANONICAL_KEY_PREFIX_PATTERN, CANONICAL_OUTPUT_BUCKET_PATTERN } from '../common/s3/index.js';
 import { integerRangePattern } from './integer-pattern.js';
 
@@ -80,9 +82,10 @@ const CLOUD_NOTES: Readonly<Partial<Record<PropertyName, string>>> = {
 
 /**
  * The processor's runtime properties in the cloud: one CloudFormation parameter per entry of the
- * property catalogue (`common/properties`), and one SSM parameter holding them as a managed-Flink
- * ApplicationProperties document, `[{"PropertyGroupId":"FlinkApplicationProperties","PropertyMap":{…}}]`,
- * which the task receives as an ECS secret.
+ * property catalogue (`processor/config/catalogue.ts`, derived from the connector registry), and
+ * one SSM parameter holding them as a managed-Flink ApplicationProperties document,
+ * `[{"PropertyGroupId":"FlinkApplicationProperties","PropertyMap":{…}}]`, which the task receives
+ * as an ECS secret.
  *
  * CloudFormation parameters cannot default to a resource, so the properties that should point at
  * created resources (InputKinesisStream, OutputBucket, CheckpointTable) default to '' and an

@@ -202,9 +202,16 @@ export class StreamingEtlStack extends Stack {
   }
 }
 
-/** The console layout: what a person fills in first comes first. */
+/**
+ * The console layout: what a person fills in first comes first. A property group placed nowhere
+ * below (a new connector's) gets its own console group before Operations.
+ */
 function parameterGroups(params: StackParameters, properties: RuntimeProperties): ParameterGroups {
-  const groupOf = (name: string) => [...(properties.groups.get(name as never) ?? [])];
+  const placed = new Set<string>();
+  const groupOf = (name: string) => {
+    placed.add(name);
+    return [...(properties.groups.get(name) ?? [])];
+  };
   const existing = (ids: (string | undefined)[]) => ids.filter((x): x is string => x !== undefined && x in { ...params.labels, ...properties.labels });
   const groups: { label: string; parameters: string[] }[] = [
     { label: 'Source code and processor image', parameters: existing(['SourceArchiveUrl', 'SourceSha256', 'ProcessorImageUri']) },
@@ -216,10 +223,15 @@ function parameterGroups(params: StackParameters, properties: RuntimeProperties)
     { label: 'Output: OpenSearch (optional)', parameters: existing([...groupOf('OpenSearch sink'), 'OpenSearchDomainArn']) },
     { label: 'Output: Kafka (optional)', parameters: groupOf('Kafka sink') },
     { label: 'Output: discard (measuring)', parameters: groupOf('Discard sink') },
+  ];
+  groups.push(
+    ...[...properties.groups.keys()]
+      .filter((name) => !placed.has(name) && name !== 'Operations')
+      .map((name) => ({ label: name.endsWith(' sink') ? `Output: ${name.slice(0, -' sink'.length)} (optional)` : name, parameters: groupOf(name) })),
     { label: 'Operations', parameters: groupOf('Operations') },
     { label: 'Network', parameters: ['NatGateways'] },
     { label: 'Replay host', parameters: ['ReplayInstanceType', 'ReplayHostImage'] },
-  ];
+  );
   return groups.filter((g) => g.parameters.length > 0);
 }
 

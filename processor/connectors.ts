@@ -1,83 +1,54 @@
 /**
- * The connector registry: how each configured source and sink is built. Each connector lives in its
- * own folder (`sources/kinesis`, `sinks/s3`, …) and is registered here with one line, so adding a
- * connector touches its folder and this file only.
+ * The connector registry: every source and sink, listed once. Each connector lives in its own
+ * folder (`sources/kinesis`, `sinks/s3`, …) whose `properties.ts` declares its runtime properties,
+ * builds its typed configuration from them and creates it (the contract is `./connector.ts`).
+ * Everything else is derived from these two lists: the property catalogue and its order
+ * (`config/catalogue.ts`: sources, then sinks, then the shared properties), `--help`, the
+ * CloudFormation parameters (`lib/runtime-properties.ts`), the one-source and at-least-one-sink
+ * rules and the configuration (`config/build.ts`), the configuration types (`config/types.ts`), and
+ * construction (below). So adding a connector is a new folder and one line here
+ * (`test/unit/connectors.test.ts` checks that the folders and this list agree).
+ *
+ * This module is import-light: the CDK stack and `--help` load it. A connector's implementation
+ * (SDKs, kafkajs, Parquet) is imported by its `create` only.
  */
-import type { Logger } from '../common/log.js';
-import type { LeaseTimings } from './checkpoint/lease-manager.js';
-import type { LeaseTable } from './checkpoint/lease-table.js';
-import type { ProcessorConfig, SinkConfig, SourceConfig } from './config/types.js';
-import { createFileFormat } from './formats/index.js';
-import type { EventSchema } from './formats/types.js';
+import type { ConnectorContext, SinkConnector, SourceConnector } from './connector.js';
+import type { SinkConfig, SourceConfig } from './config/types.js';
 import type { Sink } from './lifecycle.js';
-import { DiscardSink } from './sinks/discard/discard-sink.js';
-import { KafkaSink } from './sinks/kafka/kafka-sink.js';
-import { KinesisSink } from './sinks/kinesis/kinesis-sink.js';
-import { OpenSearchSink } from './sinks/opensearch/index.js';
-import { S3Sink } from './sinks/s3/s3-sink.js';
-import { KafkaSource } from './sources/kafka/kafka-source.js';
-import { KinesisSource } from './sources/kinesis/kinesis-source.js';
+import { discardSink } from './sinks/discard/properties.js';
+import { kafkaSink } from './sinks/kafka/properties.js';
+import { kinesisSink } from './sinks/kinesis/properties.js';
+import { openSearchSink } from './sinks/opensearch/properties.js';
+import { s3Sink } from './sinks/s3/properties.js';
+import { kafkaSource } from './sources/kafka/properties.js';
+import { kinesisSource } from './sources/kinesis/properties.js';
 import type { Source } from './sources/types.js';
 
-/** What every connector may use. */
-export interface ConnectorContext {
-  readonly config: ProcessorConfig;
-  readonly schema: EventSchema;
-  readonly log: Logger;
-  readonly jobStartMs: number;
-  readonly leases: LeaseTable;
-  readonly timings: LeaseTimings;
-  readonly shardDiscoveryIntervalMs?: number;
-}
+export type { ConnectorContext } from './connector.js';
 
-type SourceFactory<C extends SourceConfig> = (config: C, context: ConnectorContext) => Promise<Source> | Source;
-type SinkFactory<C extends SinkConfig> = (config: C, context: ConnectorContext) => Promise<Sink> | Sink;
+/** The sources, in catalogue order. Exactly one is configured in a run. */
+export const SOURCE_CONNECTORS = [kinesisSource, kafkaSource] as const;
 
-const SOURCES: { readonly [K in SourceConfig['kind']]: SourceFactory<Extract<SourceConfig, { kind: K }>> } = {
-  kinesis: (config, context) =>
-    new KinesisSource({
-      streamName: config.streamName,
-      ...(config.streamArn ? { streamArn: config.streamArn } : {}),
-      ...(config.region ? { region: config.region } : {}),
-      initialPosition: config.initialPosition,
-      log: context.log.child('source'),
-      leases: context.leases,
-      timings: context.timings,
-      ...(context.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: context.shardDiscoveryIntervalMs } : {}),
-    }),
-  kafka: (config, context) =>
-    new KafkaSource({
-      bootstrapServers: config.bootstrapServers,
-      topic: config.topic,
-      groupId: config.groupId,
-      startingPosition: config.startingPosition,
-      security: config.security,
-      log: context.log.child('source'),
-      leases: context.leases,
-      timings: context.timings,
-    }),
-};
+/** The sinks, in catalogue order; the configured ones are built, pre-commit and commit in this order (the dead letters after them). */
+export const SINK_CONNECTORS = [s3Sink, openSearchSink, kinesisSink, kafkaSink, discardSink] as const;
 
-const SINKS: { readonly [K in SinkConfig['kind']]: SinkFactory<Extract<SinkConfig, { kind: K }>> } = {
-  s3: async (config, { schema, jobStartMs }) => {
-    const format = await createFileFormat(schema, { format: config.format, parquetEncoder: config.parquetEncoder, compression: config.parquetCompression });
-    return new S3Sink({ config, schema, format, jobStartMs });
-  },
-  kinesis: (config, { schema, log }) => new KinesisSink({ config, schema, log: log.child('kinesis-sink') }),
-  discard: () => new DiscardSink(),
-  kafka: (config, { schema, log }) => new KafkaSink({ config, schema, log: log.child('kafka-sink') }),
-  opensearch: (config, { schema }) => new OpenSearchSink({ config, schema }),
-};
+/** A source or sink of the registry, seen as taking any configuration (its `kind` picks it). */
+type AnySource = SourceConnector<SourceConfig>;
+type AnySink = SinkConnector<SinkConfig>;
 
-/** Builds the configured source. */
-export function createSource(context: ConnectorContext): Promise<Source> | Source {
+/** Creates the configured source. */
+export function createSource(context: ConnectorContext): Promise<Source> {
   const config = context.config.source;
-  return (SOURCES[config.kind] as SourceFactory<SourceConfig>)(config, context);
+  const connector = SOURCE_CONNECTORS.find((candidate) => candidate.kind === config.kind) as unknown as AnySource;
+  return connector.create(config, context);
 }
 
-/** Builds the configured sinks, in order. */
+/** Creates the configured sinks, in order. */
 export async function createSinks(context: ConnectorContext): Promise<Sink[]> {
   const sinks: Sink[] = [];
-  for (const config of context.config.sinks) sinks.push(await (SINKS[config.kind] as SinkFactory<SinkConfig>)(config, context));
+  for (const config of context.config.sinks) {
+    const connector = SINK_CONNECTORS.find((candidate) => candidate.kind === config.kind) as unknown as AnySink;
+    sinks.push(await connector.create(config, context));
+  }
   return sinks;
 }

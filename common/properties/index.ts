@@ -1,10 +1,5 @@
-export {
-  APPLICATION_PROPERTIES_ENV,
-  DEFAULT_PARTITION_TEMPLATE,
-  PROCESSOR_METRICS,
-  PROPERTY_GROUP_ID,
-  PROPERTY_NAMES,
-  PROPERTY_SPECS,
-  PROPERTY_TYPES,
-} from './catalogue.js';
-export type { PropertyName, PropertySpec, PropertyType } from './catalogue.js';
+export { APPLICATION_PROPERTIES_ENV, PROCESSOR_METRICS, PROPERTY_GROUP_ID } from './constants.js';
+export { SHARED_PROPERTIES } from './shared.js';
+export type { SharedPropertyName } from './shared.js';
+export { PROPERTY_TYPES } from './spec.js';
+export type { PropertySpec, PropertyType } from './spec.js';

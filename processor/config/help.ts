@@ -1,8 +1,10 @@
 /**
  * The processor's `--help` text: usage, the precedence of the property sources, and every property
- * of the catalogue by group, with its flag spellings, description, accepted values and default.
+ * of the catalogue (`./catalogue.ts`: the connectors' and the shared ones) by group, with its flag
+ * spellings, description, accepted values and default.
  */
-import { APPLICATION_PROPERTIES_ENV, PROPERTY_GROUP_ID, PROPERTY_SPECS } from '../../common/properties/index.js';
+import { APPLICATION_PROPERTIES_ENV, PROPERTY_GROUP_ID } from '../../common/properties/index.js';
+import { PROPERTY_SPECS } from './catalogue.js';
 import type { PropertySpec } from '../../common/properties/index.js';
 import { kebabCase } from './sources.js';
 

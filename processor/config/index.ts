@@ -1,4 +1,7 @@
-export { buildConfig, parseIsoTimestamp, parseTyped } from './build.js';
+export { buildConfig, parseTyped } from './build.js';
+export { PROPERTIES_BY_OWNER, PROPERTY_NAMES, PROPERTY_SPECS } from './catalogue.js';
+export type { CatalogueSpec, PropertyName, PropertyOwner } from './catalogue.js';
+export { parseIsoTimestamp } from './iso-timestamp.js';
 export type { BuildConfigOptions, BuiltConfig } from './build.js';
 export { PartitionTemplateError, PartitionValueError } from './errors.js';
 export { PRECEDENCE_TEXT, processorHelp } from './help.js';
@@ -26,8 +29,10 @@ export type {
   KafkaCompression,
   KafkaSecurity,
   KafkaSinkConfig,
+  KafkaSourceConfig,
   KafkaStartingPosition,
   KinesisSinkConfig,
+  KinesisSourceConfig,
   OpenSearchSinkConfig,
   ProcessorConfig,
   S3SinkConfig,

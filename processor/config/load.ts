@@ -3,7 +3,7 @@
  * ProcessorConfig. This is the one place the processor reads its configuration.
  *
  * Precedence, lowest first — a later source overrides an earlier one, property by property:
- *  1. `default`: the catalogue's default (`common/properties/catalogue.ts`);
+ *  1. `default`: the catalogue's default (`./catalogue.ts`);
  *  2. `properties-file`: the ApplicationProperties JSON file given by `--properties FILE`, in the
  *     managed-Flink format `[{"PropertyGroupId": "FlinkApplicationProperties", "PropertyMap": {...}}]`
  *     (other groups are ignored with a warning), a single group object, or a plain `{"Name": "value"}`

@@ -3,7 +3,7 @@
  * precedence) overrides an earlier one; an empty value is no value at all; two spellings of one
  * property with different values in the same layer are a problem.
  */
-import type { PropertyName } from '../../common/properties/index.js';
+import type { PropertyName } from './catalogue.js';
 import type { PropertyEntry, PropertyLayer, PropertySource } from './sources.js';
 
 /** The winning value of one property. */

@@ -5,8 +5,10 @@
  * shape of the input; `./resolve.ts` merges the layers and `./build.ts` validates the result.
  */
 import { UsageError } from '../../common/errors.js';
-import { APPLICATION_PROPERTIES_ENV, PROPERTY_GROUP_ID, PROPERTY_SPECS } from '../../common/properties/index.js';
-import type { PropertyName, PropertySpec } from '../../common/properties/index.js';
+import { APPLICATION_PROPERTIES_ENV, PROPERTY_GROUP_ID } from '../../common/properties/index.js';
+import type { PropertySpec } from '../../common/properties/index.js';
+import { PROPERTY_SPECS } from './catalogue.js';
+import type { PropertyName } from './catalogue.js';
 import type { ProcessorConfig } from './types.js';
 
 /** Where a property's value came from, lowest precedence first (see `./load.ts`). */

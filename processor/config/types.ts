@@ -1,103 +1,26 @@
 /**
  * The processor's typed configuration, produced once at start-up from the runtime properties
- * (see `common/properties` for the catalogue and `./load.ts` for the sources and their precedence).
+ * (see `./catalogue.ts` for the catalogue and `./load.ts` for the sources and their precedence).
+ * Each connector's configuration type is declared in its folder (`../sources/<name>/properties.ts`,
+ * `../sinks/<name>/properties.ts`); the unions below are derived from the registry (`../connectors.ts`).
  */
+import type { ConfigOf } from '../connector.js';
+import type { SINK_CONNECTORS, SOURCE_CONNECTORS } from '../connectors.js';
 
-import type { KafkaSecurity as KafkaClientSecurity } from '../../common/kafka/client.js';
-import type { KafkaCompressionName } from '../../common/kafka/compression.js';
-
-/** Where a shard without a checkpoint starts. */
-export type InitialPosition =
-  | { readonly type: 'TRIM_HORIZON' }
-  | { readonly type: 'LATEST' }
-  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date };
-
-/** Where a Kafka partition without a checkpoint or committed group offset starts. */
-export type KafkaStartingPosition = 'EARLIEST' | 'LATEST';
-
-/** Compression of the record batches the Kafka sink writes. */
-export type KafkaCompression = KafkaCompressionName;
-
-/** How a Kafka client connects: plaintext, TLS, or TLS with SCRAM. */
-export type KafkaSecurity = KafkaClientSecurity;
+export type { KafkaSecurity } from './kafka-properties.js';
+export type { DiscardSinkConfig } from '../sinks/discard/properties.js';
+export type { KafkaCompression, KafkaSinkConfig } from '../sinks/kafka/properties.js';
+export type { KinesisSinkConfig } from '../sinks/kinesis/properties.js';
+export type { OpenSearchSinkConfig } from '../sinks/opensearch/properties.js';
+export type { S3SinkConfig } from '../sinks/s3/properties.js';
+export type { KafkaSourceConfig, KafkaStartingPosition } from '../sources/kafka/properties.js';
+export type { InitialPosition, KinesisSourceConfig } from '../sources/kinesis/properties.js';
 
 /** The one source. */
-export type SourceConfig =
-  | {
-      readonly kind: 'kinesis';
-      /** Stream name (an ARN is reduced to its name, and its region used when no region is given). */
-      readonly streamName: string;
-      /** The stream ARN, when one was given. */
-      readonly streamArn?: string;
-      readonly region?: string;
-      readonly initialPosition: InitialPosition;
-    }
-  | {
-      readonly kind: 'kafka';
-      readonly bootstrapServers: readonly string[];
-      readonly topic: string;
-      readonly groupId: string;
-      readonly startingPosition: KafkaStartingPosition;
-      readonly security: KafkaSecurity;
-    };
-
-/** The S3 sink. */
-export interface S3SinkConfig {
-  readonly kind: 's3';
-  readonly bucket: string;
-  /** The key prefix for data: the path of OutputBucket (if any) joined with OutputPrefix; '' or ending in '/'. */
-  readonly prefix: string;
-  /** The key prefix for dead-letter output: the path of OutputBucket joined with OutputErrorPrefix; '' or ending in '/'. */
-  readonly errorPrefix: string;
-  readonly format: 'parquet' | 'json';
-  readonly parquetEncoder: 'parquet-wasm' | 'parquetjs-lite';
-  readonly parquetCompression: 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
-  readonly partitionTemplate: string;
-  readonly rolloverSizeBytes: number;
-  readonly rolloverIntervalMs: number;
-  readonly inactivityIntervalMs: number;
-}
-
-/** The Kinesis sink (at-least-once). */
-export interface KinesisSinkConfig {
-  readonly kind: 'kinesis';
-  readonly streamName: string;
-  readonly streamArn?: string;
-  readonly region?: string;
-}
-
-/** The Kafka sink. */
-export interface KafkaSinkConfig {
-  readonly kind: 'kafka';
-  readonly bootstrapServers: readonly string[];
-  readonly topic: string;
-  readonly compression: KafkaCompression;
-  readonly security: KafkaSecurity;
-}
-
-/** The OpenSearch sink. */
-export interface OpenSearchSinkConfig {
-  readonly kind: 'opensearch';
-  readonly endpoint: string;
-  readonly region?: string;
-  readonly bulkFlushMaxBytes: number;
-  readonly bulkFlushMaxActions: number;
-  readonly bulkFlushIntervalMs: number;
-  /** The event field whose value names each document's index (after `indexPrefix`). */
-  readonly indexField: string;
-  /** Prepended to every index name; '' for none. */
-  readonly indexPrefix: string;
-  /** The event field whose value is the document id. */
-  readonly documentIdField: string;
-}
-
-/** The Discard sink. */
-export interface DiscardSinkConfig {
-  readonly kind: 'discard';
-}
+export type SourceConfig = ConfigOf<(typeof SOURCE_CONNECTORS)[number]>;
 
 /** Any sink. */
-export type SinkConfig = S3SinkConfig | KinesisSinkConfig | KafkaSinkConfig | OpenSearchSinkConfig | DiscardSinkConfig;
+export type SinkConfig = ConfigOf<(typeof SINK_CONNECTORS)[number]>;
 
 /** The whole configuration of one processor. */
 export interface ProcessorConfig {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { APPLICATION_PROPERTIES_ENV, PROCESSOR_METRICS, PROPERTY_GROUP_ID, PROPERTY_SPECS } from '../../common/properties/index.js';
+import { APPLICATION_PROPERTIES_ENV, PROCESSOR_METRICS, PROPERTY_GROUP_ID } from '../../common/properties/index.js';
+import { PROPERTY_SPECS } from '../../processor/config/catalogue.js';
 import { HEALTH_CHECK_COMMAND } from '../../lib/processor-service.js';
 import { TRIP_EVENT_COLUMNS } from '../../lib/query.js';
 import { SESSION_MANAGER_ACTIONS } from '../../lib/replay-host.js';
@@ -260,7 +261,7 @@ describe('runtime properties', () => {
     const version = td.Properties.ContainerDefinitions[0]?.Environment[0]?.Value;
     const base = new Evaluator(json).value(version);
     for (const spec of PROPERTY_SPECS.filter((s) => s.name !== 'HealthCheckPort')) {
-      const changed = new Evaluator(json, { [spec.name]: spec.type === 'boolean' ? (spec.default === 'true' ? 'false' : 'true') : spec.type === 'enum' ? (spec.values.find((v) => v !== spec.default) ?? '') : '7' }).value(version);
+      const changed = new Evaluator(json, { [spec.name]: spec.type === 'boolean' ? (spec.default === 'true' ? 'false' : 'true') : spec.type === 'enum' ? ((spec.values ?? []).find((v) => v !== spec.default) ?? '') : '7' }).value(version);
       assert.notEqual(changed, base, `changing ${spec.name} changes PROPERTIES_VERSION`);
     }
   });

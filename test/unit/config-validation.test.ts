@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
-import { PROPERTY_SPECS } from '../../common/properties/index.js';
 import { joinKeyPrefix } from '../../common/s3/index.js';
-import { loadConfig, parseIsoTimestamp, processorHelp } from '../../processor/config/index.js';
+import { PROPERTY_SPECS, loadConfig, parseIsoTimestamp, processorHelp } from '../../processor/config/index.js';
 import { kafkaSecurityConfig } from '../../common/kafka/client.js';
 import type { ProcessorConfig, S3SinkConfig } from '../../processor/config/index.js';
 
@@ -411,7 +410,7 @@ describe('help text', () => {
       assert.ok(help.includes(`--${spec.name}`), spec.name);
       assert.ok(help.includes(spec.description), `${spec.name}: description`);
       if ('default' in spec) assert.ok(help.includes(`(default: ${spec.default})`), `${spec.name}: default`);
-      for (const alias of 'aliases' in spec ? spec.aliases : []) assert.ok(help.includes(`--${alias}`), alias);
+      for (const alias of spec.aliases ?? []) assert.ok(help.includes(`--${alias}`), alias);
     }
     assert.ok(help.includes('--input-stream-initial-position'));
   });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULT_PARTITION_TEMPLATE } from '../../common/properties/index.js';
+import { DEFAULT_PARTITION_TEMPLATE } from '../../processor/sinks/s3/properties.js';
 import { HIVE_DEFAULT_PARTITION, PartitionTemplateError, PartitionValueError, compilePartitionTemplate, escapePathName } from '../../processor/config/index.js';
 
 const JOB = { jobStartMs: 1_700_000_000_123 };

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PROPERTY_SPECS } from '../../common/properties/index.js';
+import { PROPERTY_SPECS } from '../../processor/config/catalogue.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

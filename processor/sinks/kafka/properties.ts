@@ -1,0 +1,55 @@
+/**
+ * The Kafka sink's runtime properties, its typed configuration, and how it is created. Loaded by the
+ * CDK stack and `--help` through the catalogue: no kafkajs import here (`create` imports the sink
+ * when called).
+ */
+import type { KafkaCompressionName } from '../../../common/kafka/compression.js';
+import type { PropertySpec } from '../../../common/properties/index.js';
+import type { PropertyNameOf, SinkConnector } from '../../connector.js';
+import { kafkaPair, kafkaSecurity } from '../../config/kafka-properties.js';
+import type { KafkaSecurity } from '../../config/kafka-properties.js';
+
+/** Compression of the record batches the Kafka sink writes. */
+export type KafkaCompression = KafkaCompressionName;
+
+/** The Kafka sink. */
+export interface KafkaSinkConfig {
+  readonly kind: 'kafka';
+  readonly bootstrapServers: readonly string[];
+  readonly topic: string;
+  readonly compression: KafkaCompression;
+  readonly security: KafkaSecurity;
+}
+
+const PROPERTIES = [
+  { name: 'OutputKafkaBootstrapServers', group: 'Kafka sink', type: 'string', description: 'Comma-separated Kafka bootstrap servers of the output topic.' },
+  { name: 'OutputKafkaTopic', group: 'Kafka sink', type: 'string', description: 'Kafka topic to write valid events to (key: the event id, value: the event JSON; at least once, see the guarantees).' },
+  { name: 'OutputKafkaCompression', group: 'Kafka sink', type: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none', description: 'Compression of the record batches written to OutputKafkaTopic (lz4 recommended).' },
+  { name: 'OutputKafkaSecurityProtocol', group: 'Kafka sink', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the output brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with OutputKafkaSaslMechanism).' },
+  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
+  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers.' },
+  { name: 'OutputKafkaSaslPassword', group: 'Kafka sink', type: 'string', description: 'SCRAM password of the output brokers (pass it through the environment or a SecureString parameter).' },
+] as const satisfies readonly PropertySpec[];
+
+type Name = (typeof PROPERTIES)[number]['name'];
+
+/** The Kafka sink connector (at least once, see DESIGN.md "Kafka sink"). */
+export const kafkaSink: SinkConnector<KafkaSinkConfig, Name> = {
+  kind: 'kafka',
+  properties: PROPERTIES,
+  switches: ['OutputKafkaTopic', 'OutputKafkaBootstrapServers'],
+  hint: { text: 'OutputKafkaTopic with OutputKafkaBootstrapServers', place: 3 },
+  build(values) {
+    const pair = kafkaPair(values, 'OutputKafkaTopic', 'OutputKafkaBootstrapServers');
+    const security = kafkaSecurity('Output', values);
+    if (pair === undefined || security === undefined) return undefined;
+    return { kind: 'kafka', ...pair, compression: (values.str('OutputKafkaCompression') ?? 'none') as KafkaCompression, security };
+  },
+  async create(config, { schema, log }) {
+    const { KafkaSink } = await import('./kafka-sink.js');
+    return new KafkaSink({ config, schema, log: log.child('kafka-sink') });
+  },
+};
+
+/** The names of the Kafka sink's properties. */
+export type KafkaSinkPropertyName = PropertyNameOf<typeof kafkaSink>;
