@@ -63,8 +63,8 @@ export const PROPERTY_SPECS = [
     description: 'Where to start reading a Kafka partition that has no checkpoint and no committed group offset.',
   },
   { name: 'InputKafkaSecurityProtocol', group: 'Source', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the input brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with InputKafkaSaslMechanism).' },
-  { name: 'InputKafkaSaslMechanism', group: 'Source', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
-  { name: 'InputKafkaSaslUsername', group: 'Source', type: 'string', description: 'SCRAM user name of the input brokers.' },
+  { name: 'InputKafkaSaslMechanism', group: 'Source', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL: SCRAM-SHA-256 or SCRAM-SHA-512 (with InputKafkaSaslUsername and InputKafkaSaslPassword), or AWS_MSK_IAM (Amazon MSK IAM auth with the AWS credentials of the task role; no user name or password; the signing region from the MSK broker host names or AWS_REGION).' },
+  { name: 'InputKafkaSaslUsername', group: 'Source', type: 'string', description: 'SCRAM user name of the input brokers (not with AWS_MSK_IAM).' },
   { name: 'InputKafkaSaslPassword', group: 'Source', type: 'string', description: 'SCRAM password of the input brokers (pass it through the environment or a SecureString parameter).' },
   // --- S3 sink -------------------------------------------------------------------------------
   { name: 'OutputBucket', group: 'S3 sink', type: 'string', description: 'S3 bucket to write to: a bucket name or an s3://bucket/prefix/ path.' },
@@ -101,8 +101,8 @@ export const PROPERTY_SPECS = [
   { name: 'OutputKafkaTopic', group: 'Kafka sink', type: 'string', description: 'Kafka topic to write valid events to (key: the event id, value: the event JSON; at least once, see the guarantees).' },
   { name: 'OutputKafkaCompression', group: 'Kafka sink', type: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none', description: 'Compression of the record batches written to OutputKafkaTopic (lz4 recommended).' },
   { name: 'OutputKafkaSecurityProtocol', group: 'Kafka sink', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the output brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with OutputKafkaSaslMechanism).' },
-  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
-  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers.' },
+  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL: SCRAM-SHA-256 or SCRAM-SHA-512 (with OutputKafkaSaslUsername and OutputKafkaSaslPassword), or AWS_MSK_IAM (Amazon MSK IAM auth with the AWS credentials of the task role; no user name or password; the signing region from the MSK broker host names or AWS_REGION).' },
+  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers (not with AWS_MSK_IAM).' },
   { name: 'OutputKafkaSaslPassword', group: 'Kafka sink', type: 'string', description: 'SCRAM password of the output brokers (pass it through the environment or a SecureString parameter).' },
   // --- Discard sink --------------------------------------------------------------------------
   { name: 'OutputDiscarding', group: 'Discard sink', type: 'boolean', default: 'false', description: 'Read and decode, then discard the events (for measuring the source).' },

@@ -5,6 +5,7 @@
  * property, the value received and where it came from.
  */
 import { ConfigError } from '../../common/errors.js';
+import { regionOfMskHost } from '../../common/kafka/msk-iam.js';
 import { PROPERTY_SPECS } from '../../common/properties/index.js';
 import { parseS3Location, s3OutputPrefixes } from '../../common/s3/index.js';
 import type { PropertyName, PropertySpec } from '../../common/properties/index.js';
@@ -34,6 +35,11 @@ export interface BuildConfigOptions {
    * compiles the template against the loaded schema).
    */
   readonly fieldNames?: readonly string[];
+  /**
+   * AWS_REGION of the environment: the signing region of AWS_MSK_IAM for broker hosts that name
+   * none (an MSK broker host names its region).
+   */
+  readonly awsRegion?: string;
 }
 
 /** The typed configuration and the notes worth logging at start-up. */
@@ -99,7 +105,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   } else {
     const pair = kafkaPair('InputKafkaTopic', 'InputKafkaBootstrapServers', kafkaTopicIn, kafkaServersIn, problem);
     const startingPosition = (str('InputKafkaStartingPosition') ?? 'LATEST') as KafkaStartingPosition;
-    const security = kafkaSecurity('Input', str, problem);
+    const security = kafkaSecurity('Input', str, problem, (text) => problems.push(text), options.awsRegion);
     if (pair !== undefined && security !== undefined) source = { kind: 'kafka', ...pair, groupId: str('InputKafkaGroupId') ?? applicationName, startingPosition, security };
   }
   if (kinesisIn === undefined) {
@@ -182,7 +188,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   const kafkaServersOut = str('OutputKafkaBootstrapServers');
   if (kafkaTopicOut !== undefined || kafkaServersOut !== undefined) {
     const pair = kafkaPair('OutputKafkaTopic', 'OutputKafkaBootstrapServers', kafkaTopicOut, kafkaServersOut, problem);
-    const security = kafkaSecurity('Output', str, problem);
+    const security = kafkaSecurity('Output', str, problem, (text) => problems.push(text), options.awsRegion);
     if (pair !== undefined && security !== undefined) sinks.push({ kind: 'kafka', ...pair, compression: (str('OutputKafkaCompression') ?? 'none') as KafkaCompression, security } satisfies KafkaSinkConfig);
   }
   if (bool('OutputDiscarding')) sinks.push({ kind: 'discard' });
@@ -346,17 +352,42 @@ export function parseIsoTimestamp(text: string): Date | undefined {
 
 const SERVER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-/** The security of a Kafka direction (`Input` or `Output`): SCRAM needs a user name and a password; MSK IAM is not available yet. */
-function kafkaSecurity(direction: 'Input' | 'Output', str: (name: PropertyName) => string | undefined, problem: Problem): KafkaSecurity | undefined {
+/**
+ * The security of a Kafka direction (`Input` or `Output`): SCRAM needs a user name and a password;
+ * AWS_MSK_IAM takes neither (it signs with the AWS credentials of the task) and needs a signing
+ * region for every broker host: the region an MSK host names, else AWS_REGION.
+ */
+function kafkaSecurity(
+  direction: 'Input' | 'Output',
+  str: (name: PropertyName) => string | undefined,
+  problem: Problem,
+  /** A problem whose text shows no value (for a password). */
+  rawProblem: (text: string) => void,
+  awsRegion: string | undefined,
+): KafkaSecurity | undefined {
   const protocol = str(`${direction}KafkaSecurityProtocol`) ?? 'PLAINTEXT';
   if (protocol === 'PLAINTEXT' || protocol === 'SSL') return { protocol };
   const mechanism = str(`${direction}KafkaSaslMechanism`) ?? 'SCRAM-SHA-512';
-  if (mechanism === 'AWS_MSK_IAM') {
-    problem(`${direction}KafkaSaslMechanism`, 'is not available in this version of streaming-etl (use SCRAM-SHA-512 with a SCRAM secret, or SSL)');
-    return undefined;
-  }
   const username = str(`${direction}KafkaSaslUsername`);
   const password = str(`${direction}KafkaSaslPassword`);
+  if (mechanism === 'AWS_MSK_IAM') {
+    const iamProblem = 'is not used with AWS_MSK_IAM (IAM auth signs with the AWS credentials of the task role); unset it, or use a SCRAM mechanism';
+    if (username !== undefined) problem(`${direction}KafkaSaslUsername`, iamProblem);
+    if (password !== undefined) rawProblem(`${direction}KafkaSaslPassword (value not shown) ${iamProblem}`);
+    const serversName: PropertyName = `${direction}KafkaBootstrapServers`;
+    const region = awsRegion?.trim() ? awsRegion.trim() : undefined;
+    let regionOk = true;
+    for (const server of (str(serversName) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      const host = SERVER.exec(server)?.[1] ?? server;
+      if (region === undefined && regionOfMskHost(host) === undefined) {
+        problem(serversName, `has broker host "${host}", which names no AWS region (an MSK broker is …kafka.<region>.amazonaws.com), and AWS_REGION is not set: AWS_MSK_IAM needs the region to sign for; set AWS_REGION or use the MSK broker host names`);
+        regionOk = false;
+        break;
+      }
+    }
+    if (username !== undefined || password !== undefined || !regionOk) return undefined;
+    return { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', ...(region !== undefined ? { region } : {}), property: serversName };
+  }
   if (username === undefined) problem(`${direction}KafkaSaslUsername`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
   if (password === undefined) problem(`${direction}KafkaSaslPassword`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
   if (username === undefined || password === undefined) return undefined;
