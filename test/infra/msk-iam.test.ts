@@ -82,3 +82,17 @@ test('the processor tasks may reach the MSK IAM port 9098 when IAM auth is confi
     assert.ok(open.some((r) => r.FromPort <= 9098 && r.ToPort >= 9098), `9098 open for ${JSON.stringify(params)}`);
   }
 });
+
+test('the template refuses what the processor refuses: a SCRAM user or password with AWS_MSK_IAM, SCRAM without both', () => {
+  const refusals = (params: Record<string, string>) => new Evaluator(t, params).refusals();
+  assert.deepEqual(refusals({ ...SOURCE_IAM, MskClusterArn: CLUSTER }), []);
+  assert.deepEqual(refusals({ ...SINK_IAM, MskClusterArn: CLUSTER }), []);
+  assert.ok(refusals({ ...SOURCE_IAM, InputKafkaSaslPassword: 'x' }).some((r) => r.startsWith('InputKafkaIamTakesNoPassword')));
+  assert.ok(refusals({ ...SINK_IAM, OutputKafkaSaslUsername: 'etl' }).some((r) => r.startsWith('OutputKafkaIamTakesNoPassword')));
+  const scram = { ...SINK_IAM, OutputKafkaSaslMechanism: 'SCRAM-SHA-512' };
+  assert.ok(refusals({ ...scram, OutputKafkaSaslUsername: 'etl' }).some((r) => r.startsWith('OutputKafkaScramNeedsCredentials')));
+  assert.deepEqual(refusals({ ...scram, OutputKafkaSaslUsername: 'etl', OutputKafkaSaslPassword: 's3cret' }), []);
+  // Not in use (no servers), or not SASL: nothing to refuse.
+  assert.deepEqual(refusals({ InputKafkaSaslMechanism: 'AWS_MSK_IAM', InputKafkaSecurityProtocol: 'SASL_SSL', InputKafkaSaslUsername: 'etl' }), []);
+  assert.deepEqual(refusals({ ...SOURCE_IAM, InputKafkaSecurityProtocol: 'SSL', InputKafkaSaslUsername: 'etl' }), []);
+});
