@@ -53,17 +53,29 @@ export const CHECKPOINT_TABLE_ACTIONS = [
   'dynamodb:UpdateItem',
 ] as const;
 
+/** MSK IAM auth: connecting to the cluster (both directions) and reading its metadata. */
+export const MSK_CONNECT_ACTIONS = ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'] as const;
+/** MSK IAM auth: the Kafka source's topic. */
+export const MSK_SOURCE_TOPIC_ACTIONS = ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'] as const;
+/** MSK IAM auth: the Kafka source's consumer group (join, sync, heartbeat, offset commits and fetches). */
+export const MSK_GROUP_ACTIONS = ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'] as const;
+/** MSK IAM auth: the Kafka sink's topic. */
+export const MSK_SINK_TOPIC_ACTIONS = ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'] as const;
+/** MSK IAM auth: the transactional Kafka sink's transactional ids. */
+export const MSK_TRANSACTION_ACTIONS = ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'] as const;
+
 /**
  * The processor's task role, least privilege: read the input stream, write the bucket's output and
  * dead-letter prefixes, use the checkpoint table, put metrics in its own namespace; plus, each as a
  * separate policy that exists only under a CloudFormation condition, write to an output Kinesis
- * stream, an OpenSearch domain, an MSK cluster when the matching properties are set.
+ * stream, an OpenSearch domain, an MSK cluster with IAM auth (per direction) when the matching
+ * properties are set.
  */
 export class ProcessorRole extends Construct {
   /** The task role. */
   readonly role: iam.Role;
   /** The conditional policies, by integration. */
-  readonly optionalPolicies: { readonly kinesisOutput: iam.Policy; readonly openSearch: iam.Policy; readonly msk: iam.Policy };
+  readonly optionalPolicies: { readonly kinesisOutput: iam.Policy; readonly openSearch: iam.Policy; readonly msk: iam.Policy; readonly mskSource: iam.Policy; readonly mskSink: iam.Policy };
 
   constructor(scope: Construct, id: string, props: ProcessorRoleProps) {
     super(scope, id);
@@ -160,7 +172,9 @@ export class ProcessorRole extends Construct {
       reason: 'OpenSearch index names come from the events (index per event type); the grant is on the one domain given by OpenSearchDomainArn.',
     });
 
-    // MSK resource ARNs derive from the cluster ARN: arn:…:cluster/NAME/UUID -> arn:…:topic/NAME/UUID/TOPIC.
+    // MSK IAM auth: the kafka-cluster actions the Kafka source and sink perform, each direction only
+    // while it is configured with SASL_SSL + AWS_MSK_IAM and MskClusterArn is set. Resource ARNs
+    // derive from the cluster ARN: arn:…:cluster/NAME/UUID -> arn:…:topic/NAME/UUID/TOPIC.
     const clusterArn = props.mskClusterArn;
     const arnHead = Fn.select(0, Fn.split('cluster/', clusterArn));
     const clusterPath = Fn.select(1, Fn.split('cluster/', clusterArn));
@@ -170,34 +184,45 @@ export class ProcessorRole extends Construct {
       v('ApplicationName'),
       p.parameter('InputKafkaGroupId').valueAsString,
     ).toString();
-    const msk = this.#conditionalPolicy('Msk', condition(this, 'UsesMskCluster', Fn.conditionAnd(p.usesKafka, props.hasMskCluster)), [
+    const usesIam = (direction: 'Input' | 'Output') =>
+      condition(
+        this,
+        `${direction}UsesMskIam`,
+        Fn.conditionAnd(
+          props.hasMskCluster,
+          Fn.conditionNot(Fn.conditionEquals(v(`${direction}KafkaBootstrapServers`), '')),
+          Fn.conditionEquals(v(`${direction}KafkaSecurityProtocol`), 'SASL_SSL'),
+          Fn.conditionEquals(v(`${direction}KafkaSaslMechanism`), 'AWS_MSK_IAM'),
+        ),
+      );
+    const inputIam = usesIam('Input');
+    const outputIam = usesIam('Output');
+    const msk = this.#conditionalPolicy('Msk', condition(this, 'UsesMskIam', Fn.conditionOr(inputIam, outputIam)), [
       new iam.PolicyStatement({
         sid: 'ConnectMskCluster',
-        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:WriteDataIdempotently'],
+        actions: [...MSK_CONNECT_ACTIONS],
         resources: [clusterArn],
       }),
-      new iam.PolicyStatement({
-        sid: 'UseMskTopics',
-        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData'],
-        resources: [mskArn('topic', v('InputKafkaTopic')), mskArn('topic', v('OutputKafkaTopic'))],
-      }),
-      new iam.PolicyStatement({
-        sid: 'UseMskConsumerGroup',
-        actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-        resources: [mskArn('group', groupId)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'UseMskTransactions',
-        actions: ['kafka-cluster:AlterTransactionalId', 'kafka-cluster:DescribeTransactionalId'],
-        resources: [mskArn('transactional-id', '*')],
-      }),
     ]);
-    Validations.of(msk).acknowledge({
-      // cdk-nag names the resource by its template form: literal parts, intrinsic parts as JSON.
-      id: `AwsSolutions-IAM5[Resource::${JSON.stringify(Stack.of(this).resolve(arnHead))}transactional-id/${JSON.stringify(Stack.of(this).resolve(clusterPath))}/*]`,
-      reason: 'The Kafka sink names its transactional ids per task and checkpoint epoch; the grant is on the transactional ids of the one cluster given by MskClusterArn.',
+    const mskSource = this.#conditionalPolicy('MskSource', inputIam, [
+      new iam.PolicyStatement({ sid: 'ReadMskSourceTopic', actions: [...MSK_SOURCE_TOPIC_ACTIONS], resources: [mskArn('topic', v('InputKafkaTopic'))] }),
+      new iam.PolicyStatement({ sid: 'UseMskConsumerGroup', actions: [...MSK_GROUP_ACTIONS], resources: [mskArn('group', groupId)] }),
+    ]);
+    // The transactional sink names its transactional ids <prefix>-<run id>-<n>, the prefix
+    // defaulting to ApplicationName.
+    const transactionalIds = mskArn('transactional-id', `${v('ApplicationName')}-*`);
+    const mskSink = this.#conditionalPolicy('MskSink', outputIam, [
+      // The producer is idempotent (InitProducerId without a transactional id), which MSK authorises
+      // with WriteDataIdempotently on the cluster.
+      new iam.PolicyStatement({ sid: 'WriteMskIdempotently', actions: ['kafka-cluster:WriteDataIdempotently'], resources: [clusterArn] }),
+      new iam.PolicyStatement({ sid: 'WriteMskSinkTopic', actions: [...MSK_SINK_TOPIC_ACTIONS], resources: [mskArn('topic', v('OutputKafkaTopic'))] }),
+      new iam.PolicyStatement({ sid: 'UseMskTransactionalIds', actions: [...MSK_TRANSACTION_ACTIONS], resources: [transactionalIds] }),
+    ]);
+    Validations.of(mskSink).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(this, transactionalIds)}]`,
+      reason: 'The Kafka sink names its transactional ids per run and transaction (<ApplicationName>-<run id>-<n>); the grant is on the ids with that prefix in the one cluster given by MskClusterArn.',
     });
-    this.optionalPolicies = { kinesisOutput, openSearch, msk };
+    this.optionalPolicies = { kinesisOutput, openSearch, msk, mskSource, mskSink };
   }
 
   /** A policy of the task role that exists only when `when` holds. */

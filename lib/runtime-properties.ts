@@ -182,6 +182,27 @@ export class RuntimeProperties extends Construct {
       rule(`${topic}NeedsServers`, setIn(servers), `${topic} needs ${servers} (a Kafka topic needs both).`, setIn(topic));
       rule(`${servers}NeedTopic`, setIn(topic), `${servers} needs ${topic} (a Kafka topic needs both).`, setIn(servers));
     }
+    // Kafka security of a direction in use: AWS_MSK_IAM takes no SCRAM user or password; SCRAM needs both.
+    for (const d of ['Input', 'Output'] as const) {
+      const sasl = (iam: boolean) =>
+        Fn.conditionAnd(
+          setIn(`${d}KafkaBootstrapServers`),
+          Fn.conditionEquals(ref(`${d}KafkaSecurityProtocol`), 'SASL_SSL'),
+          iam ? Fn.conditionEquals(ref(`${d}KafkaSaslMechanism`), 'AWS_MSK_IAM') : Fn.conditionNot(Fn.conditionEquals(ref(`${d}KafkaSaslMechanism`), 'AWS_MSK_IAM')),
+        );
+      rule(
+        `${d}KafkaIamTakesNoPassword`,
+        Fn.conditionAnd(Fn.conditionEquals(ref(`${d}KafkaSaslUsername`), ''), Fn.conditionEquals(ref(`${d}KafkaSaslPassword`), '')),
+        `${d}KafkaSaslMechanism AWS_MSK_IAM signs with the task role: leave ${d}KafkaSaslUsername and ${d}KafkaSaslPassword empty.`,
+        sasl(true),
+      );
+      rule(
+        `${d}KafkaScramNeedsCredentials`,
+        Fn.conditionAnd(setIn(`${d}KafkaSaslUsername`), setIn(`${d}KafkaSaslPassword`)),
+        `${d}KafkaSecurityProtocol SASL_SSL with a SCRAM mechanism needs ${d}KafkaSaslUsername and ${d}KafkaSaslPassword.`,
+        sasl(false),
+      );
+    }
     rule(
       'AtTimestampNeedsTimestamp',
       setIn('InputStreamInitialTimestamp'),

@@ -201,7 +201,7 @@ export class StackParameters extends Construct {
       default: '',
       allowedPattern: '^(arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9-]+/[A-Za-z0-9-]+)?$',
       constraintDescription: 'empty or an MSK cluster ARN',
-      description: 'ARN of the MSK cluster (IAM auth) behind the Kafka bootstrap servers; when set together with them, the task role may connect and use the input/output topics. Empty: no MSK permission.',
+      description: 'ARN of the MSK cluster behind the Kafka bootstrap servers; for each Kafka direction with SASL_SSL and AWS_MSK_IAM, the task role may connect and use that direction\'s topic, consumer group or transactional ids. Empty: no MSK permission.',
     });
     this.glueDatabaseName = param('GlueDatabaseName', 'Glue database', {
       type: 'String',

@@ -109,6 +109,11 @@ export interface LocalKafkaOptions {
   readonly readyTimeoutMs?: number;
   /** Extra or overriding `server.properties` entries. */
   readonly brokerProperties?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Users (name → password) of a second listener, SASL_PLAINTEXT with the PLAIN mechanism only
+   * (`saslPlaintextBootstrapServers`): for clients that must authenticate. @default no such listener
+   */
+  readonly saslPlainUsers?: Readonly<Record<string, string>>;
   /** Where progress and lifecycle logs go. @default a logger for `local.kafka` */
   readonly log?: Logger;
 }
@@ -119,6 +124,8 @@ export interface LocalKafka {
   readonly bootstrapServers: string;
   /** The same as a list, as kafkajs wants it. */
   readonly brokers: readonly string[];
+  /** `host:port` of the SASL_PLAINTEXT (PLAIN) listener, when `saslPlainUsers` was given. */
+  readonly saslPlaintextBootstrapServers?: string;
   /** The cached jars it runs from (their classpath runs Kafka's own tools). */
   readonly install: KafkaInstall;
   /** The broker's log (stdout and stderr of the JVM). */
@@ -180,16 +187,32 @@ function clusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-function serverProperties(dataDir: string, brokerPort: number, controllerPort: number, extra: LocalKafkaOptions['brokerProperties']): string {
+function serverProperties(
+  dataDir: string,
+  brokerPort: number,
+  controllerPort: number,
+  extra: LocalKafkaOptions['brokerProperties'],
+  sasl?: { readonly port: number; readonly users: Readonly<Record<string, string>> },
+): string {
+  const saslListener = sasl ? `,SASL_PLAINTEXT://${JAVA_SERVICES_HOST}:${sasl.port}` : '';
+  const saslProperties: Record<string, string> = sasl
+    ? {
+        'sasl.enabled.mechanisms': 'PLAIN',
+        'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${Object.entries(sasl.users)
+          .map(([user, password]) => `user_${user}=${JSON.stringify(password)}`)
+          .join(' ')};`,
+      }
+    : {};
   const properties: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@${JAVA_SERVICES_HOST}:${controllerPort}`,
-    listeners: `PLAINTEXT://${JAVA_SERVICES_HOST}:${brokerPort},CONTROLLER://${JAVA_SERVICES_HOST}:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${JAVA_SERVICES_HOST}:${brokerPort}`,
+    listeners: `PLAINTEXT://${JAVA_SERVICES_HOST}:${brokerPort},CONTROLLER://${JAVA_SERVICES_HOST}:${controllerPort}${saslListener}`,
+    'advertised.listeners': `PLAINTEXT://${JAVA_SERVICES_HOST}:${brokerPort}${saslListener}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+    ...saslProperties,
     'log.dirs': dataDir,
     'num.partitions': 1,
     'default.replication.factor': 1,
@@ -264,6 +287,7 @@ export async function startKafka(options: LocalKafkaOptions = {}): Promise<Local
   ];
   let server: ServerProcess | undefined;
   let bootstrapServers = '';
+  let saslPlaintextBootstrapServers: string | undefined;
   try {
     await mkdir(dataDir);
     await mkdir(join(work, 'logs'));
@@ -273,8 +297,15 @@ export async function startKafka(options: LocalKafkaOptions = {}): Promise<Local
       const brokerPort = await freePort();
       let controllerPort = await freePort();
       while (controllerPort === brokerPort) controllerPort = await freePort();
+      let sasl: { port: number; users: Readonly<Record<string, string>> } | undefined;
+      if (options.saslPlainUsers) {
+        let port = await freePort();
+        while (port === brokerPort || port === controllerPort) port = await freePort();
+        sasl = { port, users: options.saslPlainUsers };
+        saslPlaintextBootstrapServers = `${JAVA_SERVICES_HOST}:${port}`;
+      }
       const propertiesFile = join(work, 'server.properties');
-      await writeFile(propertiesFile, serverProperties(dataDir, brokerPort, controllerPort, options.brokerProperties));
+      await writeFile(propertiesFile, serverProperties(dataDir, brokerPort, controllerPort, options.brokerProperties, sasl));
       if (attempt === 1) {
         const format = await runToCompletion(install.java.java, jvm('kafka.tools.StorageTool', ['format', '-t', id, '-c', propertiesFile], 256), javaEnv);
         if (format.code !== 0) throw new ServiceStartError('kafka.tools.StorageTool format failed', `${format.stdout}\n${format.stderr}`.trim());
@@ -309,6 +340,7 @@ export async function startKafka(options: LocalKafkaOptions = {}): Promise<Local
   return {
     bootstrapServers,
     brokers: [bootstrapServers],
+    ...(saslPlaintextBootstrapServers !== undefined ? { saslPlaintextBootstrapServers } : {}),
     install,
     logFile,
     dataDir,

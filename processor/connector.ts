@@ -55,6 +55,8 @@ export interface BuildContext {
   readonly applicationName: string;
   /** The event schema's field names, when known (then field-naming properties are checked too). */
   readonly fieldNames?: readonly string[];
+  /** AWS_REGION of the environment, when set (the Kafka connectors' AWS_MSK_IAM signing region). */
+  readonly awsRegion?: string;
 }
 
 /** What every connector may use when it is created. */

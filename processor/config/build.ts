@@ -23,7 +23,15 @@ export interface BuildConfigOptions {
    * compiles the template against the loaded schema).
    */
   readonly fieldNames?: readonly string[];
+  /**
+   * AWS_REGION of the environment: the signing region of AWS_MSK_IAM for broker hosts that name
+   * none (an MSK broker host names its region).
+   */
+  readonly awsRegion?: string;
 }
+
+/** Properties whose values are secrets: never shown in a message. */
+const SECRET = /Password$/;
 
 /** The typed configuration and the notes worth logging at start-up. */
 export interface BuiltConfig {
@@ -54,6 +62,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   const problem = (name: PropertyName, expected: string): void => {
     const given = raw(name);
     if (given === undefined) problems.push(`${name}: ${expected}`);
+    else if (SECRET.test(name)) problems.push(`${given.spelling} (value not shown) ${expected}`);
     else if (expected.startsWith('expected')) problems.push(`${given.spelling}: ${expected}, got "${given.value}" (from ${given.origin})`);
     else problems.push(`${given.spelling}="${given.value}" (from ${given.origin}) ${expected}`);
   };
@@ -68,7 +77,7 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
 
   // --- the one source ---------------------------------------------------------------------------
   const applicationName = str('ApplicationName') ?? 'streaming-etl';
-  const context: BuildContext = { applicationName, fieldNames: options.fieldNames };
+  const context: BuildContext = { applicationName, fieldNames: options.fieldNames, ...(options.awsRegion !== undefined ? { awsRegion: options.awsRegion } : {}) };
   const selected = SOURCES.filter(switchedOn);
   let source: SourceConfig | undefined;
   if (selected.length > 1) {

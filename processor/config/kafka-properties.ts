@@ -3,9 +3,10 @@
  * how to connect (`<Input|Output>KafkaSecurityProtocol`, `…SaslMechanism`, `…SaslUsername`, `…SaslPassword`).
  */
 import type { KafkaSecurity as KafkaClientSecurity } from '../../common/kafka/client.js';
+import { regionOfMskHost } from '../../common/kafka/msk-host.js';
 import type { PropertyReader } from '../connector.js';
 
-/** How a Kafka client connects: plaintext, TLS, or TLS with SCRAM. */
+/** How a Kafka client connects: plaintext, TLS, TLS with SCRAM, or TLS with MSK IAM auth. */
 export type KafkaSecurity = KafkaClientSecurity;
 
 /** The security property names of one direction. */
@@ -17,17 +18,39 @@ export type KafkaSecurityPropertyName<D extends 'Input' | 'Output'> =
 
 const SERVER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-/** The security of a Kafka direction (`Input` or `Output`): SCRAM needs a user name and a password; MSK IAM is not available yet. */
-export function kafkaSecurity<D extends 'Input' | 'Output'>(direction: D, values: PropertyReader<KafkaSecurityPropertyName<D>>): KafkaSecurity | undefined {
+/**
+ * The security of a Kafka direction (`Input` or `Output`): SCRAM needs a user name and a password;
+ * AWS_MSK_IAM takes neither (it signs with the AWS credentials of the task) and needs a signing
+ * region for every broker host: the region an MSK host names, else AWS_REGION (`awsRegion`).
+ */
+export function kafkaSecurity<D extends 'Input' | 'Output'>(
+  direction: D,
+  values: PropertyReader<KafkaSecurityPropertyName<D> | `${D}KafkaBootstrapServers`>,
+  awsRegion: string | undefined,
+): KafkaSecurity | undefined {
   const protocol = values.str(`${direction}KafkaSecurityProtocol`) ?? 'PLAINTEXT';
   if (protocol === 'PLAINTEXT' || protocol === 'SSL') return { protocol };
   const mechanism = values.str(`${direction}KafkaSaslMechanism`) ?? 'SCRAM-SHA-512';
-  if (mechanism === 'AWS_MSK_IAM') {
-    values.problem(`${direction}KafkaSaslMechanism`, 'is not available in this version of streaming-etl (use SCRAM-SHA-512 with a SCRAM secret, or SSL)');
-    return undefined;
-  }
   const username = values.str(`${direction}KafkaSaslUsername`);
   const password = values.str(`${direction}KafkaSaslPassword`);
+  if (mechanism === 'AWS_MSK_IAM') {
+    const iamProblem = 'is not used with AWS_MSK_IAM (IAM auth signs with the AWS credentials of the task role); unset it, or use a SCRAM mechanism';
+    if (username !== undefined) values.problem(`${direction}KafkaSaslUsername`, iamProblem);
+    if (password !== undefined) values.problem(`${direction}KafkaSaslPassword`, iamProblem);
+    const serversName = `${direction}KafkaBootstrapServers` as const;
+    const region = awsRegion?.trim() ? awsRegion.trim() : undefined;
+    let regionOk = true;
+    for (const server of (values.str(serversName) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      const host = SERVER.exec(server)?.[1] ?? server;
+      if (region === undefined && regionOfMskHost(host) === undefined) {
+        values.problem(serversName, `has broker host "${host}", which names no AWS region (an MSK broker is …kafka.<region>.amazonaws.com), and AWS_REGION is not set: AWS_MSK_IAM needs the region to sign for; set AWS_REGION or use the MSK broker host names`);
+        regionOk = false;
+        break;
+      }
+    }
+    if (username !== undefined || password !== undefined || !regionOk) return undefined;
+    return { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', ...(region !== undefined ? { region } : {}), property: serversName };
+  }
   if (username === undefined) values.problem(`${direction}KafkaSaslUsername`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
   if (password === undefined) values.problem(`${direction}KafkaSaslPassword`, `needed with ${direction}KafkaSecurityProtocol=SASL_SSL and ${mechanism}`);
   if (username === undefined || password === undefined) return undefined;

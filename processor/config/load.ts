@@ -60,7 +60,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<LoadConfigResu
   const layers: PropertyLayer[] = [defaultsLayer()];
   if (args.propertiesFile !== undefined) layers.push(await readPropertiesFile(args.propertiesFile, input.readFile));
   layers.push(environmentJsonLayer(input.env), environmentLayer(input.env), args.layer);
-  const built = buildConfig(resolveProperties(layers), { fieldNames: input.fieldNames });
+  const built = buildConfig(resolveProperties(layers), { fieldNames: input.fieldNames, awsRegion: input.env.AWS_REGION });
   return { help: false, config: built.config, warnings: built.warnings };
 }
 

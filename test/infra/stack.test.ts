@@ -301,20 +301,11 @@ describe('IAM: the task role', () => {
     const bySid = (sid: string) => policies.find(([, p]) => JSON.stringify(p.Properties?.PolicyDocument).includes(`"${sid}"`))?.[1];
     assert.equal(bySid('WriteOutputStream')?.Condition, 'HasOutputKinesisStream');
     assert.equal(bySid('WriteOpenSearchDomain')?.Condition, 'UsesOpenSearchDomain');
-    assert.equal(bySid('ConnectMskCluster')?.Condition, 'UsesMskCluster');
-    assert.equal(new Evaluator(json).condition('HasOutputKinesisStream'), false);
-    assert.equal(new Evaluator(json, { OutputKinesisStream: 'copy' }).condition('HasOutputKinesisStream'), true);
-    assert.equal(new Evaluator(json, { OutputElasticsearchEndpoint: 'https://x' }).condition('UsesOpenSearchDomain'), false);
-    assert.equal(new Evaluator(json, { OutputElasticsearchEndpoint: 'https://x', OpenSearchDomainArn: 'arn:aws:es:eu-west-1:123456789012:domain/d' }).condition('UsesOpenSearchDomain'), true);
-    const msk = { InputKafkaBootstrapServers: 'b:9098', InputKafkaTopic: 'in', MskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/abc-1' };
-    const ev = new Evaluator(json, msk);
-    assert.equal(ev.condition('UsesMskCluster'), true);
-    const doc = ev.value(bySid('UseMskTopics')?.Properties?.PolicyDocument) as { Statement: { Sid: string; Resource: unknown }[] };
-    assert.deepEqual(doc.Statement.find((s) => s.Sid === 'UseMskTopics')?.Resource, [
-      'arn:aws:kafka:eu-west-1:123456789012:topic/c/abc-1/in',
-      'arn:aws:kafka:eu-west-1:123456789012:topic/c/abc-1/',
-    ]);
-    assert.deepEqual(doc.Statement.find((s) => s.Sid === 'UseMskConsumerGroup')?.Resource, 'arn:aws:kafka:eu-west-1:123456789012:group/c/abc-1/streaming-etl');
+    assert.equal(bySid('ConnectMskCluster')?.Condition, 'UsesMskIam');
+    assert.equal(bySid('ReadMskSourceTopic')?.Condition, 'InputUsesMskIam');
+    assert.equal(bySid('WriteMskSinkTopic')?.Condition, 'OutputUsesMskIam');
+    assert.equal(new Evaluator(json).condition('UsesMskIam'), false);
+    // Each grant of MSK IAM auth: test/infra/msk-iam.test.ts.
   });
 
   test('no "*" resource except PutMetricData (which has no resource-level permission)', () => {

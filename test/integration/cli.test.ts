@@ -56,16 +56,23 @@ describe('etl-processor', () => {
     assert.match(stderr, /InputKinesisStreem/);
   });
 
-  test('a feature not built yet (MSK IAM authentication) is refused clearly, not ignored', async () => {
-    const { code, stderr } = await run('etl-processor', [
-      '--InputKinesisStream', 's',
-      '--OutputKafkaTopic', 'out',
-      '--OutputKafkaBootstrapServers', 'localhost:9098',
-      '--OutputKafkaSecurityProtocol', 'SASL_SSL',
-      '--OutputKafkaSaslMechanism', 'AWS_MSK_IAM',
-    ]);
+  test('MSK IAM authentication with a SCRAM password, or with neither a region in the broker host nor AWS_REGION, exits 2 naming both (the password not shown)', async () => {
+    const { code, stderr } = await run(
+      'etl-processor',
+      [
+        '--InputKinesisStream', 's',
+        '--OutputKafkaTopic', 'out',
+        '--OutputKafkaBootstrapServers', 'localhost:9098',
+        '--OutputKafkaSecurityProtocol', 'SASL_SSL',
+        '--OutputKafkaSaslMechanism', 'AWS_MSK_IAM',
+        '--OutputKafkaSaslPassword', 'hunter2',
+      ],
+      { AWS_REGION: '' },
+    );
     assert.equal(code, 2);
-    assert.match(stderr, /OutputKafkaSaslMechanism="AWS_MSK_IAM" .* is not available/);
+    assert.match(stderr, /OutputKafkaBootstrapServers="localhost:9098" .*broker host "localhost", which names no AWS region.*AWS_REGION is not set/);
+    assert.match(stderr, /OutputKafkaSaslPassword \(value not shown\) is not used with AWS_MSK_IAM/);
+    assert.doesNotMatch(stderr, /hunter2/);
   });
 });
 

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readParquet } from '../support/parquet.js';
+import { kafkaSkipReason } from '../support/kafka.js';
 import { openSearchSkipReason } from '../support/opensearch.js';
 import { sampleFacts } from '../support/sample.js';
 
@@ -42,6 +43,36 @@ test('npm start replays the sample end to end and leaves the partitioned Parquet
     const report = await readParquet([String(summary.output)]);
     assert.equal(report.combined.files, summary.parquetFiles);
     assert.equal(report.combined.duckdb.rows, facts.rows);
+    assert.equal(Math.round(Number(report.combined.pyarrow.columns.total_amount?.sum) * 100), facts.totalAmountCents);
+  } finally {
+    await rm(output, { recursive: true, force: true });
+  }
+});
+
+test('npm start -- --source kafka replays the sample through a real local Kafka broker, every event exactly once in the Parquet', { skip: kafkaSkipReason() }, async () => {
+  // Given an empty output folder
+  const output = await mkdtemp(join(tmpdir(), 'etl-start-kafka-'));
+  try {
+    // When the start script runs with the Kafka source (as `npm start -- --source kafka --json --output DIR` would)
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/start.ts'), '--source', 'kafka', '--json', '--output', output], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+
+    // Then the summary counts every event once...
+    const facts = sampleFacts();
+    assert.equal(summary.eventsReplayed, facts.rows);
+    assert.equal(summary.eventsWritten, facts.rows);
+    assert.equal(summary.eventsRejected, 0);
+    assert.ok(Number(summary.parquetFiles) >= Number(summary.partitions) && Number(summary.partitions) > 1);
+    assert.equal(summary.output, join(output, 'parquet/'));
+    // ... and the committed files hold exactly the sample: no event lost, none twice
+    const report = await readParquet([String(summary.output)], { distinct: ['trip_id'] });
+    assert.equal(report.combined.files, summary.parquetFiles);
+    assert.equal(report.combined.duckdb.rows, facts.rows);
+    assert.equal(report.combined.duckdb.distinct?.trip_id?.length, facts.rows, 'no trip twice');
     assert.equal(Math.round(Number(report.combined.pyarrow.columns.total_amount?.sum) * 100), facts.totalAmountCents);
   } finally {
     await rm(output, { recursive: true, force: true });

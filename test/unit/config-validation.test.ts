@@ -259,7 +259,7 @@ describe('sinks', () => {
     assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' } });
   });
 
-  test('Kafka security: SSL; SASL_SSL with SCRAM needs a user name and a password; AWS_MSK_IAM is refused as not available; kafkajs gets ssl and sasl', async () => {
+  test('Kafka security: SSL; SASL_SSL with SCRAM needs a user name and a password; kafkajs gets ssl and sasl', async () => {
     const kafkaIn = { ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: 'b:9096' };
     const tls = await load({ ...kafkaIn, InputKafkaSecurityProtocol: 'ssl' });
     assert.deepEqual(tls.config.source.kind === 'kafka' && tls.config.source.security, { protocol: 'SSL' });
@@ -272,9 +272,38 @@ describe('sinks', () => {
       'InputKafkaSaslUsername: needed with InputKafkaSecurityProtocol=SASL_SSL and SCRAM-SHA-256',
       'InputKafkaSaslPassword: needed with InputKafkaSecurityProtocol=SASL_SSL and SCRAM-SHA-256',
     ]);
-    assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9098', OutputKafkaSecurityProtocol: 'SASL_SSL', OutputKafkaSaslMechanism: 'AWS_MSK_IAM' }), /OutputKafkaSaslMechanism="AWS_MSK_IAM" .* is not available/);
     const ignored = await load({ ...KINESIS, ...DISCARD, InputKafkaSaslUsername: 'etl' });
     assert.deepEqual(ignored.warnings, ['InputKafkaSaslUsername="etl" (from environment) ignored: it applies to a Kafka source only']);
+  });
+
+  test('Kafka security AWS_MSK_IAM: accepted for source and sink with SASL_SSL, no user name or password; the region from the MSK host names or AWS_REGION; kafkajs gets TLS and the AWS_MSK_IAM mechanism', async () => {
+    const msk = 'b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
+    const iam = { InputKafkaSecurityProtocol: 'SASL_SSL', InputKafkaSaslMechanism: 'aws_msk_iam' };
+    const source = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: msk, ...iam });
+    const security = source.config.source.kind === 'kafka' ? source.config.source.security : undefined;
+    assert.deepEqual(security, { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', property: 'InputKafkaBootstrapServers' });
+    assert.deepEqual(source.warnings, []);
+    const client = kafkaSecurityConfig(security!);
+    assert.equal(client.ssl, true);
+    assert.equal((client.sasl as { mechanism: string }).mechanism, 'AWS_MSK_IAM');
+    assert.equal(typeof (client.sasl as { authenticationProvider?: unknown }).authenticationProvider, 'function');
+    // The sink, on brokers whose names give no region: AWS_REGION gives it.
+    const sinkIam = { OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'kafka-1.internal:9098', OutputKafkaSecurityProtocol: 'SASL_SSL', OutputKafkaSaslMechanism: 'AWS_MSK_IAM' };
+    const sink = await load({ ...KINESIS, ...sinkIam, AWS_REGION: 'us-east-2' });
+    assert.deepEqual(sink.config.sinks.find((s) => s.kind === 'kafka'), { kind: 'kafka', topic: 'out', bootstrapServers: ['kafka-1.internal:9098'], compression: 'none', security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', region: 'us-east-2', property: 'OutputKafkaBootstrapServers' } });
+    // Neither: a problem naming the property and the host.
+    assert.equal(
+      await onlyProblem({ ...KINESIS, ...sinkIam }),
+      'OutputKafkaBootstrapServers="kafka-1.internal:9098" (from environment) has broker host "kafka-1.internal", which names no AWS region (an MSK broker is …kafka.<region>.amazonaws.com), and AWS_REGION is not set: AWS_MSK_IAM needs the region to sign for; set AWS_REGION or use the MSK broker host names',
+    );
+    // A user name or password with IAM is refused (a password that would never be used is a mistake); the password is not shown.
+    assert.deepEqual(await problemsOf({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: msk, ...iam, InputKafkaSaslUsername: 'etl', InputKafkaSaslPassword: 'hunter2' }), [
+      'InputKafkaSaslUsername="etl" (from environment) is not used with AWS_MSK_IAM (IAM auth signs with the AWS credentials of the task role); unset it, or use a SCRAM mechanism',
+      'InputKafkaSaslPassword (value not shown) is not used with AWS_MSK_IAM (IAM auth signs with the AWS credentials of the task role); unset it, or use a SCRAM mechanism',
+    ]);
+    // AWS_MSK_IAM applies only with SASL_SSL: with SSL the mechanism is not used.
+    const tls = await load({ ...DISCARD, InputKafkaTopic: 'trips', InputKafkaBootstrapServers: msk, InputKafkaSecurityProtocol: 'SSL', InputKafkaSaslMechanism: 'AWS_MSK_IAM' });
+    assert.deepEqual(tls.config.source.kind === 'kafka' && tls.config.source.security, { protocol: 'SSL' });
   });
 
   test('OutputKafkaCompression: none by default, one of the codecs, a warning without OutputKafkaTopic', async () => {

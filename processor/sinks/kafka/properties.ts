@@ -26,8 +26,8 @@ const PROPERTIES = [
   { name: 'OutputKafkaTopic', group: 'Kafka sink', type: 'string', description: 'Kafka topic to write valid events to (key: the event id, value: the event JSON; at least once, see the guarantees).' },
   { name: 'OutputKafkaCompression', group: 'Kafka sink', type: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'none', description: 'Compression of the record batches written to OutputKafkaTopic (lz4 recommended).' },
   { name: 'OutputKafkaSecurityProtocol', group: 'Kafka sink', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the output brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with OutputKafkaSaslMechanism).' },
-  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
-  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers.' },
+  { name: 'OutputKafkaSaslMechanism', group: 'Kafka sink', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL: SCRAM-SHA-256 or SCRAM-SHA-512 (with OutputKafkaSaslUsername and OutputKafkaSaslPassword), or AWS_MSK_IAM (Amazon MSK IAM auth with the AWS credentials of the task role; no user name or password; the signing region from the MSK broker host names or AWS_REGION).' },
+  { name: 'OutputKafkaSaslUsername', group: 'Kafka sink', type: 'string', description: 'SCRAM user name of the output brokers (not with AWS_MSK_IAM).' },
   { name: 'OutputKafkaSaslPassword', group: 'Kafka sink', type: 'string', description: 'SCRAM password of the output brokers (pass it through the environment or a SecureString parameter).' },
 ] as const satisfies readonly PropertySpec[];
 
@@ -39,9 +39,9 @@ export const kafkaSink: SinkConnector<KafkaSinkConfig, Name> = {
   properties: PROPERTIES,
   switches: ['OutputKafkaTopic', 'OutputKafkaBootstrapServers'],
   hint: { text: 'OutputKafkaTopic with OutputKafkaBootstrapServers', place: 3 },
-  build(values) {
+  build(values, { awsRegion }) {
     const pair = kafkaPair(values, 'OutputKafkaTopic', 'OutputKafkaBootstrapServers');
-    const security = kafkaSecurity('Output', values);
+    const security = kafkaSecurity('Output', values, awsRegion);
     if (pair === undefined || security === undefined) return undefined;
     return { kind: 'kafka', ...pair, compression: (values.str('OutputKafkaCompression') ?? 'none') as KafkaCompression, security };
   },

@@ -34,8 +34,8 @@ const PROPERTIES = [
     description: 'Where to start reading a Kafka partition that has no checkpoint and no committed group offset.',
   },
   { name: 'InputKafkaSecurityProtocol', group: 'Source', type: 'enum', values: ['PLAINTEXT', 'SSL', 'SASL_SSL'], default: 'PLAINTEXT', description: 'How to connect to the input brokers: PLAINTEXT, SSL (TLS), or SASL_SSL (TLS with InputKafkaSaslMechanism).' },
-  { name: 'InputKafkaSaslMechanism', group: 'Source', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL (AWS_MSK_IAM is not available yet).' },
-  { name: 'InputKafkaSaslUsername', group: 'Source', type: 'string', description: 'SCRAM user name of the input brokers.' },
+  { name: 'InputKafkaSaslMechanism', group: 'Source', type: 'enum', values: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'], default: 'SCRAM-SHA-512', description: 'The SASL mechanism with SASL_SSL: SCRAM-SHA-256 or SCRAM-SHA-512 (with InputKafkaSaslUsername and InputKafkaSaslPassword), or AWS_MSK_IAM (Amazon MSK IAM auth with the AWS credentials of the task role; no user name or password; the signing region from the MSK broker host names or AWS_REGION).' },
+  { name: 'InputKafkaSaslUsername', group: 'Source', type: 'string', description: 'SCRAM user name of the input brokers (not with AWS_MSK_IAM).' },
   { name: 'InputKafkaSaslPassword', group: 'Source', type: 'string', description: 'SCRAM password of the input brokers (pass it through the environment or a SecureString parameter).' },
 ] as const satisfies readonly PropertySpec[];
 
@@ -49,10 +49,10 @@ export const kafkaSource: SourceConnector<KafkaSourceConfig, Name> = {
   label: 'Kafka',
   hint: 'InputKafkaTopic and InputKafkaBootstrapServers (a Kafka topic)',
   onlyForThisSource: ['InputKafkaGroupId', 'InputKafkaStartingPosition', 'InputKafkaSecurityProtocol', 'InputKafkaSaslMechanism', 'InputKafkaSaslUsername', 'InputKafkaSaslPassword'],
-  build(values, { applicationName }) {
+  build(values, { applicationName, awsRegion }) {
     const pair = kafkaPair(values, 'InputKafkaTopic', 'InputKafkaBootstrapServers');
     const startingPosition = (values.str('InputKafkaStartingPosition') ?? 'LATEST') as KafkaStartingPosition;
-    const security = kafkaSecurity('Input', values);
+    const security = kafkaSecurity('Input', values, awsRegion);
     if (pair === undefined || security === undefined) return undefined;
     return { kind: 'kafka', ...pair, groupId: values.str('InputKafkaGroupId') ?? applicationName, startingPosition, security };
   },
