@@ -97,6 +97,7 @@ async function main(): Promise<number> {
     streams: stream ? [{ name: stream, shards }] : [],
     buckets: bucket ? [bucket] : [],
     tables: [table],
+    log,
   });
   let kafka: LocalKafka | undefined;
   let opensearch: LocalOpenSearch | undefined;

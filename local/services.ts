@@ -2,7 +2,9 @@
  * The local services: Kinesis (kinesalite) and S3 (s3rver) in this process, DynamoDB (moto's server,
  * a child process: it has TransactWriteItems, which dynalite lacks), all on loopback, on free ports
  * unless ports are given. With `s3: 'moto'` S3 is served by moto too, for tests that need
- * AbortMultipartUpload and ListMultipartUploads (s3rver has neither). Used by `etl-local`,
+ * AbortMultipartUpload and ListMultipartUploads (s3rver has neither). s3rver stores objects with
+ * {@link CheckedFilesystemStore}: a write that fails (a full disk) is answered with an error and
+ * logged naming the service, and the other services keep running. Used by `etl-local`,
  * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
  * DESIGN.md ("Local services").
  */
@@ -17,9 +19,12 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { baseClientConfig } from '../common/aws.js';
+import { describeError } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
 import { startMoto, type MotoServer } from './moto.js';
+import { CheckedFilesystemStore } from './s3-store.js';
 
 /** The loopback address every local service listens on. */
 export const LOCAL_HOST = '127.0.0.1';
@@ -46,6 +51,8 @@ export interface LocalServicesOptions {
   readonly buckets?: readonly string[];
   /** Lease/checkpoint tables to create (see {@link LEASE_TABLE_KEYS}). */
   readonly tables?: readonly string[];
+  /** Where a service's failures are logged (each line names the service); `local-services` on stderr when absent. */
+  readonly log?: Logger;
 }
 
 /** The running services. */
@@ -83,6 +90,24 @@ function close(server: Server): Promise<void> {
   });
 }
 
+/**
+ * Logs every request s3rver answered with a server error (a failed write: ENOSPC, EIO, ...), naming
+ * the service, the request and the error. Client errors (404, 409, ...) are answers, not failures.
+ */
+function reportFailures(s3: S3rver, log: Logger): void {
+  s3.on('error', (error, ctx) => {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status < 500) return;
+    log.error('local service failed a request', {
+      service: 's3',
+      method: ctx?.method,
+      path: ctx?.path,
+      code: (error as { code?: unknown }).code,
+      error: describeError(error),
+    });
+  });
+}
+
 /** The lease table's key schema, as the CDK stack creates it: partition key `application`, sort key `leaseKey`. */
 export const LEASE_TABLE_KEYS = { partition: 'application', sort: 'leaseKey', ttl: 'expiresAt' } as const;
 
@@ -97,7 +122,17 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     servers.push(kinesisServer);
     const kinesisPort = await listen(kinesisServer, options.kinesisPort ?? 0);
 
-    moto = await startMoto(options.dynamodbPort ?? 0);
+    const log = options.log ?? createLogger('local-services');
+    // A died moto is reported, not restarted: its tables (and S3 objects) were in its memory, and
+    // an empty DynamoDB in their place would look like a checkpoint table that lost its items.
+    moto = await startMoto(options.dynamodbPort ?? 0, (exit) =>
+      log.error('local service died; the other services keep running', {
+        service: options.s3 === 'moto' ? 'dynamodb+s3 (moto)' : 'dynamodb',
+        code: exit.code,
+        signal: exit.signal,
+        stderr: exit.stderr.slice(-1000),
+      }),
+    );
 
     let s3Directory = options.s3Directory;
     let s3Endpoint: string;
@@ -112,6 +147,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         await mkdir(s3Directory, { recursive: true });
       }
       s3 = new S3rver({ address: LOCAL_HOST, port: options.s3Port ?? 0, silent: true, directory: s3Directory, vhostBuckets: false });
+      s3.store = s3.context.store = new CheckedFilesystemStore(s3Directory);
+      reportFailures(s3, log);
       s3Endpoint = `http://${LOCAL_HOST}:${(await s3.run()).port}`;
     }
 
