@@ -8,8 +8,7 @@
  * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
  * DESIGN.md ("Local services").
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { CheckedFilesystemStore } from './s3-store.js';
+import { serveBothProtocols, type TwoProtocolServer } from './two-protocols.js';
 
 /** The loopback address every local service listens on. */
 export const LOCAL_HOST = '127.0.0.1';
@@ -73,20 +73,13 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: NetServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOCAL_HOST, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
   });
 }
 
@@ -113,14 +106,15 @@ export const LEASE_TABLE_KEYS = { partition: 'application', sort: 'leaseKey', tt
 
 /** Starts kinesalite, s3rver (or moto's S3) and moto's DynamoDB, then creates the requested streams, buckets and tables. */
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
-  const servers: Server[] = [];
+  const fronts: TwoProtocolServer[] = [];
   let s3: S3rver | undefined;
   let moto: MotoServer | undefined;
   let ownDirectory: string | undefined;
   try {
-    const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
-    servers.push(kinesisServer);
-    const kinesisPort = await listen(kinesisServer, options.kinesisPort ?? 0);
+    // kinesalite speaks HTTP/1.1; the SDK's default Kinesis client speaks HTTP/2 (h2c on http://).
+    const kinesisFront = serveBothProtocols(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }));
+    fronts.push(kinesisFront);
+    const kinesisPort = await listen(kinesisFront.server, options.kinesisPort ?? 0);
 
     const log = options.log ?? createLogger('local-services');
     // A died moto is reported, not restarted: its tables (and S3 objects) were in its memory, and
@@ -227,7 +221,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         kinesis.destroy();
         s3Client.destroy();
         dynamo.destroy();
-        await Promise.all([...servers.map(close), s3?.close(), moto?.stop()]);
+        await Promise.all([...fronts.map((f) => f.close()), s3?.close(), moto?.stop()]);
         if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
       },
     };
@@ -236,7 +230,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     for (const table of options.tables ?? []) await services.createTable(table);
     return services;
   } catch (error) {
-    await Promise.all([...servers.map(close), s3?.httpServer ? s3.close() : undefined, moto?.stop()]);
+    await Promise.all([...fronts.map((f) => f.close()), s3?.httpServer ? s3.close() : undefined, moto?.stop()]);
     if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
     if (error instanceof LocalServiceError) throw error;
     throw new LocalServiceError('could not start the local services', { cause: error });
