@@ -8,6 +8,7 @@
  * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
  * DESIGN.md ("Local services").
  */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,12 +92,35 @@ function reportFailures(s3: S3rver, log: Logger): void {
   s3.on('error', (error, ctx) => {
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status < 500) return;
+    if ((error as { code?: unknown }).code === 'ECONNRESET') {
+      log.warn('a client went away before its request was complete; request dropped', { service: 's3', method: ctx?.method, path: ctx?.path, error: describeError(error) });
+      return;
+    }
     log.error('local service failed a request', {
       service: 's3',
       method: ctx?.method,
       path: ctx?.path,
       code: (error as { code?: unknown }).code,
       error: describeError(error),
+    });
+  });
+}
+
+/**
+ * kinesalite throws from a request's 'error' event, so a client that went away before its request
+ * body was complete (ECONNRESET) crashed the whole process, every other local service with it.
+ * Here that request is dropped and logged instead. kinesalite adds its listener synchronously
+ * when it takes the request, so it is replaced right after.
+ */
+function survivePartialRequests(server: HttpServer, log: Logger): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    for (const handler of handlers) handler(req, res);
+    req.removeAllListeners('error');
+    req.on('error', (error) => {
+      log.warn('a client went away before its request was complete; request dropped', { service: 'kinesis', method: req.method, error: describeError(error) });
+      res.destroy();
     });
   });
 }
@@ -110,13 +134,15 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   let s3: S3rver | undefined;
   let moto: MotoServer | undefined;
   let ownDirectory: string | undefined;
+  const log = options.log ?? createLogger('local-services');
   try {
+    const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+    survivePartialRequests(kinesisServer, log);
     // kinesalite speaks HTTP/1.1; the SDK's default Kinesis client speaks HTTP/2 (h2c on http://).
-    const kinesisFront = serveBothProtocols(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 }));
+    const kinesisFront = serveBothProtocols(kinesisServer);
     fronts.push(kinesisFront);
     const kinesisPort = await listen(kinesisFront.server, options.kinesisPort ?? 0);
 
-    const log = options.log ?? createLogger('local-services');
     // A died moto is reported, not restarted: its tables (and S3 objects) were in its memory, and
     // an empty DynamoDB in their place would look like a checkpoint table that lost its items.
     moto = await startMoto(options.dynamodbPort ?? 0, (exit) =>

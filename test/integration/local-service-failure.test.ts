@@ -7,12 +7,15 @@
  *   mount); without them the test says why it skips.
  * - A died process: the moto server (DynamoDB) is killed; etl-local logs that it died and keeps
  *   Kinesis and S3 up.
+ * - A client that goes away in the middle of a Kinesis or S3 request (kinesalite used to throw on
+ *   that, ending etl-local).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,6 +210,48 @@ describe('one local service failing', () => {
       await s3Answers(local.s3);
 
       // And it still stops cleanly
+      local.child.kill('SIGTERM');
+      assert.equal(await local.exited, 0, local.stderr());
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('a client that goes away in the middle of a Kinesis or an S3 request: logged, and every service keeps answering', async () => {
+    // Given etl-local up
+    const local = await startEtlLocal(['--stream', 'trips', '--bucket', 'out']);
+    try {
+      // When a client sends the start of a Kinesis request and of an S3 upload, then closes its connection
+      for (const [endpoint, head] of [
+        [local.info.endpoints.kinesis, 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\nContent-Length: 1000\r\n\r\n{"StreamName":'],
+        [local.info.endpoints.s3, 'PUT /out/partial.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n0123456789'],
+      ] as const) {
+        const url = new URL(endpoint);
+        await new Promise<void>((resolve, reject) => {
+          const socket = connect(Number(url.port), url.hostname, () =>
+            socket.write(head, () =>
+              // (a moment for the server to take the request's head, then the client is gone)
+              setTimeout(() => {
+                socket.destroy();
+                resolve();
+              }, 200),
+            ),
+          );
+          socket.on('error', reject);
+        });
+      }
+
+      // Then etl-local says so for each service and keeps running
+      const dropped = (): unknown[] => local.stderr().split('\n').filter((l) => l.includes('a client went away before its request was complete'));
+      for (let i = 0; i < 300 && dropped().length < 2; i += 1) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(dropped().length, 2, local.stderr());
+      assert.ok(local.running(), `etl-local is still running: ${local.stderr()}`);
+
+      // And Kinesis, S3 and DynamoDB answer; nothing of the partial upload is visible
+      await kinesisAnswers(local.kinesis, 'after a client went away');
+      await s3Answers(local.s3);
+      await assert.rejects(local.s3.send(new HeadObjectCommand({ Bucket: 'out', Key: 'partial.bin' })), (error: unknown) => statusOf(error) === 404);
+      await local.dynamo.send(new GetItemCommand({ TableName: local.info.table, Key: { application: { S: 'a' }, leaseKey: { S: 'b' } } }));
       local.child.kill('SIGTERM');
       assert.equal(await local.exited, 0, local.stderr());
     } finally {
