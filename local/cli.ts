@@ -58,9 +58,8 @@ async function main(): Promise<number> {
           '  until [ -s local.env ]; do sleep 1; done; set -a; . ./local.env; set +a',
           '  npx etl-processor --InputKinesisStream trips --OutputBucket out   # CheckpointTable comes from local.env',
           '',
-          'Kinesis here speaks HTTP/1.1 only: an AWS SDK v3 Kinesis client needs',
-          '  requestHandler: new NodeHttpHandler()   (from @smithy/node-http-handler)',
-          'or it fails with "Protocol error". S3, DynamoDB and the AWS CLI work with env alone.',
+          'Default AWS SDK v3 clients (Kinesis over HTTP/2 or HTTP/1.1, S3, DynamoDB) and the AWS CLI',
+          'work with env alone. Kinesis has no SubscribeToShard (kinesalite lacks it).',
         ].join('\n'),
       ),
     );
@@ -97,6 +96,7 @@ async function main(): Promise<number> {
     streams: stream ? [{ name: stream, shards }] : [],
     buckets: bucket ? [bucket] : [],
     tables: [table],
+    log,
   });
   let kafka: LocalKafka | undefined;
   let opensearch: LocalOpenSearch | undefined;

@@ -106,8 +106,19 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-/** Starts moto's server on 127.0.0.1 (`port` 0: a free one) and waits until it answers. */
-export async function startMoto(port = 0): Promise<MotoServer> {
+/** How a moto server ended on its own (not by {@link MotoServer.stop}). */
+export interface MotoExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The end of its stderr. */
+  readonly stderr: string;
+}
+
+/**
+ * Starts moto's server on 127.0.0.1 (`port` 0: a free one) and waits until it answers. `onDied` is
+ * called if it exits once up, other than by `stop()`.
+ */
+export async function startMoto(port = 0, onDied?: (exit: MotoExit) => void): Promise<MotoServer> {
   const server = await ensureMoto();
   const chosen = port || (await freePort());
   const python = join(dirname(server), 'python');
@@ -116,7 +127,14 @@ export async function startMoto(port = 0): Promise<MotoServer> {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let up = false;
+  let stopping = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (up && !stopping) onDied?.({ code, signal, stderr });
+      resolve(code);
+    }),
+  );
   // A moto left behind by a crashed parent would keep the port: end it with this process.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -139,10 +157,12 @@ export async function startMoto(port = 0): Promise<MotoServer> {
     }
     await sleep(100);
   }
+  up = true;
   return {
     endpoint,
     port: chosen,
     async stop() {
+      stopping = true;
       process.off('exit', killOnExit);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -2,12 +2,14 @@
  * The local services: Kinesis (kinesalite) and S3 (s3rver) in this process, DynamoDB (moto's server,
  * a child process: it has TransactWriteItems, which dynalite lacks), all on loopback, on free ports
  * unless ports are given. With `s3: 'moto'` S3 is served by moto too, for tests that need
- * AbortMultipartUpload and ListMultipartUploads (s3rver has neither). Used by `etl-local`,
+ * AbortMultipartUpload and ListMultipartUploads (s3rver has neither). s3rver stores objects with
+ * {@link CheckedFilesystemStore}: a write that fails (a full disk) is answered with an error and
+ * logged naming the service, and the other services keep running. Used by `etl-local`,
  * `npm start`, the integration tests and the benchmarks. What they do and do not do is written in
  * DESIGN.md ("Local services").
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +19,13 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { baseClientConfig } from '../common/aws.js';
+import { describeError } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
 import { sleep } from '../common/retry.js';
 import { LocalServiceError } from './errors.js';
 import { startMoto, type MotoServer } from './moto.js';
+import { CheckedFilesystemStore } from './s3-store.js';
+import { serveBothProtocols, type TwoProtocolServer } from './two-protocols.js';
 
 /** The loopback address every local service listens on. */
 export const LOCAL_HOST = '127.0.0.1';
@@ -46,6 +52,8 @@ export interface LocalServicesOptions {
   readonly buckets?: readonly string[];
   /** Lease/checkpoint tables to create (see {@link LEASE_TABLE_KEYS}). */
   readonly tables?: readonly string[];
+  /** Where a service's failures are logged (each line names the service); `local-services` on stderr when absent. */
+  readonly log?: Logger;
 }
 
 /** The running services. */
@@ -66,7 +74,7 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: NetServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOCAL_HOST, () => {
@@ -76,10 +84,44 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
+/**
+ * Logs every request s3rver answered with a server error (a failed write: ENOSPC, EIO, ...), naming
+ * the service, the request and the error. Client errors (404, 409, ...) are answers, not failures.
+ */
+function reportFailures(s3: S3rver, log: Logger): void {
+  s3.on('error', (error, ctx) => {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status < 500) return;
+    if ((error as { code?: unknown }).code === 'ECONNRESET') {
+      log.warn('a client went away before its request was complete; request dropped', { service: 's3', method: ctx?.method, path: ctx?.path, error: describeError(error) });
+      return;
+    }
+    log.error('local service failed a request', {
+      service: 's3',
+      method: ctx?.method,
+      path: ctx?.path,
+      code: (error as { code?: unknown }).code,
+      error: describeError(error),
+    });
+  });
+}
+
+/**
+ * kinesalite throws from a request's 'error' event, so a client that went away before its request
+ * body was complete (ECONNRESET) crashed the whole process, every other local service with it.
+ * Here that request is dropped and logged instead. kinesalite adds its listener synchronously
+ * when it takes the request, so it is replaced right after.
+ */
+function survivePartialRequests(server: HttpServer, log: Logger): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    for (const handler of handlers) handler(req, res);
+    req.removeAllListeners('error');
+    req.on('error', (error) => {
+      log.warn('a client went away before its request was complete; request dropped', { service: 'kinesis', method: req.method, error: describeError(error) });
+      res.destroy();
+    });
   });
 }
 
@@ -88,16 +130,29 @@ export const LEASE_TABLE_KEYS = { partition: 'application', sort: 'leaseKey', tt
 
 /** Starts kinesalite, s3rver (or moto's S3) and moto's DynamoDB, then creates the requested streams, buckets and tables. */
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
-  const servers: Server[] = [];
+  const fronts: TwoProtocolServer[] = [];
   let s3: S3rver | undefined;
   let moto: MotoServer | undefined;
   let ownDirectory: string | undefined;
+  const log = options.log ?? createLogger('local-services');
   try {
     const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
-    servers.push(kinesisServer);
-    const kinesisPort = await listen(kinesisServer, options.kinesisPort ?? 0);
+    survivePartialRequests(kinesisServer, log);
+    // kinesalite speaks HTTP/1.1; the SDK's default Kinesis client speaks HTTP/2 (h2c on http://).
+    const kinesisFront = serveBothProtocols(kinesisServer);
+    fronts.push(kinesisFront);
+    const kinesisPort = await listen(kinesisFront.server, options.kinesisPort ?? 0);
 
-    moto = await startMoto(options.dynamodbPort ?? 0);
+    // A died moto is reported, not restarted: its tables (and S3 objects) were in its memory, and
+    // an empty DynamoDB in their place would look like a checkpoint table that lost its items.
+    moto = await startMoto(options.dynamodbPort ?? 0, (exit) =>
+      log.error('local service died; the other services keep running', {
+        service: options.s3 === 'moto' ? 'dynamodb+s3 (moto)' : 'dynamodb',
+        code: exit.code,
+        signal: exit.signal,
+        stderr: exit.stderr.slice(-1000),
+      }),
+    );
 
     let s3Directory = options.s3Directory;
     let s3Endpoint: string;
@@ -112,6 +167,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         await mkdir(s3Directory, { recursive: true });
       }
       s3 = new S3rver({ address: LOCAL_HOST, port: options.s3Port ?? 0, silent: true, directory: s3Directory, vhostBuckets: false });
+      s3.store = s3.context.store = new CheckedFilesystemStore(s3Directory);
+      reportFailures(s3, log);
       s3Endpoint = `http://${LOCAL_HOST}:${(await s3.run()).port}`;
     }
 
@@ -190,7 +247,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
         kinesis.destroy();
         s3Client.destroy();
         dynamo.destroy();
-        await Promise.all([...servers.map(close), s3?.close(), moto?.stop()]);
+        await Promise.all([...fronts.map((f) => f.close()), s3?.close(), moto?.stop()]);
         if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
       },
     };
@@ -199,7 +256,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     for (const table of options.tables ?? []) await services.createTable(table);
     return services;
   } catch (error) {
-    await Promise.all([...servers.map(close), s3?.httpServer ? s3.close() : undefined, moto?.stop()]);
+    await Promise.all([...fronts.map((f) => f.close()), s3?.httpServer ? s3.close() : undefined, moto?.stop()]);
     if (ownDirectory) await rm(ownDirectory, { recursive: true, force: true });
     if (error instanceof LocalServiceError) throw error;
     throw new LocalServiceError('could not start the local services', { cause: error });

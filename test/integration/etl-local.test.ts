@@ -1,7 +1,7 @@
 /**
  * etl-local as a newcomer uses it: the `--help` example runs as printed (an env file, no `eval` of a
  * process that never ends), the env it writes is enough for default AWS SDK v3 clients (Kinesis
- * with the HTTP/1.1 handler the help names) and for the AWS CLI, a checkpoint table exists by
+ * with its default HTTP/2 handler, and with the HTTP/1.1 one) and for the AWS CLI, a checkpoint table exists by
  * default and is named in env, bad names exit 2 before anything starts, and `--s3-directory` can be
  * used again after a restart.
  */
@@ -31,20 +31,31 @@ async function run(file: string, args: readonly string[], options: { cwd?: strin
   }
 }
 
-/** A script that uses default SDK v3 clients configured only by the environment (Kinesis with the HTTP/1.1 handler, as the help says). */
+/**
+ * A script that uses default SDK v3 clients configured only by the environment: Kinesis with its
+ * default handler (HTTP/2) writes and reads a record, and a Kinesis client with the HTTP/1.1
+ * handler (as the processor uses) reads it too.
+ */
 const CLIENT_CHECK = `
-import { KinesisClient, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, DescribeStreamSummaryCommand, PutRecordCommand, GetShardIteratorCommand, GetRecordsCommand } from '@aws-sdk/client-kinesis';
 import { S3Client, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DynamoDBClient, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler() });
+const kinesis = new KinesisClient({});
+const kinesisHttp1 = new KinesisClient({ requestHandler: new NodeHttpHandler() });
 const s3 = new S3Client({});
 const dynamo = new DynamoDBClient({});
 const shards = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'trips' }))).StreamDescriptionSummary.OpenShardCount;
+await kinesis.send(new PutRecordCommand({ StreamName: 'trips', PartitionKey: 'k', Data: Buffer.from('over h2c') }));
+const read = [];
+for (const client of [kinesis, kinesisHttp1]) {
+  const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: 'trips', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+  read.push((await client.send(new GetRecordsCommand({ ShardIterator }))).Records.map((r) => Buffer.from(r.Data).toString()).join());
+}
 await s3.send(new HeadBucketCommand({ Bucket: 'out' }));
 const keys = (await dynamo.send(new DescribeTableCommand({ TableName: process.env.CheckpointTable }))).Table.KeySchema.map((k) => k.AttributeName).join();
-console.log(JSON.stringify({ shards, keys, table: process.env.CheckpointTable }));
-for (const c of [kinesis, s3, dynamo]) c.destroy();
+console.log(JSON.stringify({ shards, read, keys, table: process.env.CheckpointTable }));
+for (const c of [kinesis, kinesisHttp1, s3, dynamo]) c.destroy();
 `;
 
 describe('etl-local for a newcomer', () => {
@@ -75,8 +86,8 @@ describe('etl-local for a newcomer', () => {
       // Then the clients reached the stream, the bucket and the checkpoint table, and etl-local ended
       assert.equal(result.code, 0, `${result.code}\n${result.stdout}\n${result.stderr}`);
       const lines = result.stdout.trim().split('\n');
-      const check = JSON.parse(lines.find((l) => l.startsWith('{"shards"'))!) as { shards: number; keys: string; table: string };
-      assert.deepEqual(check, { shards: 1, keys: 'application,leaseKey', table: 'etl-checkpoints' });
+      const check = JSON.parse(lines.find((l) => l.startsWith('{"shards"'))!) as { shards: number; read: string[]; keys: string; table: string };
+      assert.deepEqual(check, { shards: 1, read: ['over h2c', 'over h2c'], keys: 'application,leaseKey', table: 'etl-checkpoints' });
       const cli = lines.at(-1);
       if (cli !== 'no aws cli') assert.equal(cli, '1', 'the AWS CLI reads the stream with the env alone');
       await assert.rejects(readFile(envFile), 'the env file is removed on exit');

@@ -3,12 +3,15 @@
  * arrives checkpoints its shards as `AT_TIMESTAMP:<start>`. Started again, it must read what
  * arrives afterwards — exactly once, and nothing that arrived before the first start — even though
  * the local Kinesis (kinesalite) never answers an AT_TIMESTAMP GetShardIterator when nothing
- * arrived since that time; and SIGTERM must still end in a final checkpoint.
+ * arrived since that time; and SIGTERM must still end in a final checkpoint. The processors run
+ * with a full garbage collection every second (test/support/gc-often.mjs): the probe's 10 s
+ * deadline once did not survive a collection (AbortSignal.any on Node 20) and waited 120 s.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../../common/aws.js';
@@ -19,6 +22,7 @@ import { readParquet } from '../support/parquet.js';
 import { Producer } from '../support/scale-out.js';
 
 const SHARDS = 2;
+const GC_OFTEN = resolve(dirname(fileURLToPath(import.meta.url)), '../support/gc-often.mjs');
 
 /** Waits until the processor logged `reading shard` once per shard. */
 async function readingAllShards(processor: CliProcessor): Promise<readonly string[]> {
@@ -57,6 +61,7 @@ describe('restart after a stop with no records', () => {
       CheckpointInterval: '1000',
       StatusInterval: '200',
       ApplicationName: 'idle-restart-test',
+      NODE_OPTIONS: `--expose-gc --import ${GC_OFTEN}`,
     };
 
     // And a first run stopped before any record arrived

@@ -22,6 +22,7 @@ import { baseClientConfig } from '../../../common/aws.js';
 import { describeError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
 import { retry } from '../../../common/retry.js';
+import { withDeadline } from '../../../common/deadline.js';
 import type { InitialPosition } from '../../config/types.js';
 import { LeaseManager, type LeaseTimings } from '../../checkpoint/lease-manager.js';
 import type { LeaseTable } from '../../checkpoint/lease-table.js';
@@ -237,9 +238,8 @@ export class KinesisSource implements Source {
   async #atTimestampAnswers(shardId: string, timestamp: Date, signal: AbortSignal): Promise<'answered' | 'no answer' | 'failed'> {
     const streamRef = this.#o.streamArn ? { StreamARN: this.#o.streamArn } : { StreamName: this.#o.streamName };
     try {
-      await this.#client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: timestamp }), {
-        abortSignal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.atTimestampProbeMs ?? 10_000)]),
-      });
+      const command = new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: timestamp });
+      await withDeadline(this.#o.atTimestampProbeMs ?? 10_000, signal, (abortSignal) => this.#client.send(command, { abortSignal }));
       return 'answered';
     } catch (error) {
       if (isTimeout(error) || signal.aborted) return 'no answer';

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../../common/log.js';
 import { backoffDelay, retry, sleep } from '../../../common/retry.js';
+import { withDeadline } from '../../../common/deadline.js';
 import { describeError, isRetriable } from '../../../common/errors.js';
 import { SHARD_END } from '../../checkpoint/types.js';
 import type { EmitBatch, SourceRecord } from '../types.js';
@@ -68,9 +69,9 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
   const streamRef = options.streamArn ? { StreamARN: options.streamArn } : { StreamName: options.streamName };
   // Every call has a deadline and ends with the reader's signal (stop, hand-over): a service that
   // never answers (kinesalite on an AT_TIMESTAMP with no newer record) cannot hang the reader.
-  const callSignal = (): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(options.limits.callTimeoutMs)]);
+  const withCallDeadline = <T>(call: (callSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(options.limits.callTimeoutMs, signal, call);
   const getIterator = async (start: ShardReaderOptions['start']): Promise<string | undefined> => {
-    const out = await retry(() => client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ...start }), { abortSignal: callSignal() }), {
+    const out = await retry(() => withCallDeadline((abortSignal) => client.send(new GetShardIteratorCommand({ ...streamRef, ShardId: shardId, ...start }), { abortSignal })), {
       signal,
       retryOn: (error) => isRetriable(error) || isTimeout(error),
       maxAttempts: 10,
@@ -109,7 +110,8 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     lastCall = Date.now();
     let response;
     try {
-      response = await client.send(fastGetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }), { abortSignal: callSignal() });
+      const command = fastGetRecordsCommand({ ShardIterator: iterator, Limit: options.limits.maxRecordsPerCall, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) });
+      response = await withCallDeadline((abortSignal) => client.send(command, { abortSignal }));
       throttles = 0;
       failures = 0;
     } catch (error) {
