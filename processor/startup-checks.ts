@@ -4,6 +4,7 @@
  * instead of a failure later (a restart loop on ECS): the event schema loads, the partition
  * template compiles against its fields, and the output bucket exists and can be reached.
  */
+import { withDeadline } from '../common/deadline.js';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, EtlError } from '../common/errors.js';
 import { retry } from '../common/retry.js';
@@ -53,7 +54,7 @@ export async function checkOutputBucket(config: ProcessorConfig, client: S3Clien
   const status = await retry(
     async (bail) => {
       try {
-        await client.send(new HeadBucketCommand({ Bucket: s3.bucket }), { abortSignal: AbortSignal.timeout(30_000) });
+        await withDeadline(30_000, undefined, (abortSignal) => client.send(new HeadBucketCommand({ Bucket: s3.bucket }), { abortSignal }));
         return 200;
       } catch (error) {
         const code = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -102,7 +102,7 @@ describe('etl-local', () => {
     assert.equal(info.env.CheckpointTable, 'cli-table');
     const credentials = { accessKeyId: info.env.AWS_ACCESS_KEY_ID!, secretAccessKey: info.env.AWS_SECRET_ACCESS_KEY! };
     const region = info.env.AWS_REGION!;
-    // kinesalite speaks HTTP/1.1 only: the Kinesis client needs the HTTP/1.1 handler (baseClientConfig).
+    // The processor's own client settings (baseClientConfig: HTTP/1.1); etl-local.test.ts covers a default client.
     const kinesis = new KinesisClient({ ...baseClientConfig({ region, endpoint: info.env.AWS_ENDPOINT_URL_KINESIS! }), credentials });
     const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'cli-trips' }));
     assert.equal(summary.StreamDescriptionSummary?.OpenShardCount, 3);

@@ -255,7 +255,7 @@ export class KinesisSource implements Source {
     try {
       do {
         const token = nextToken;
-        const page = await retry(() => this.#client.send(new ListShardsCommand(token ? { NextToken: token } : { ...streamRef }), { abortSignal: AbortSignal.timeout(30_000) }));
+        const page = await retry(() => withDeadline(30_000, undefined, (abortSignal) => this.#client.send(new ListShardsCommand(token ? { NextToken: token } : { ...streamRef }), { abortSignal })));
         shards.push(...(page.Shards ?? []));
         nextToken = page.NextToken;
       } while (nextToken);
