@@ -15,6 +15,7 @@ import { propertySpec } from './sources.js';
 import type {
   InitialPosition,
   KafkaCompression,
+  KafkaDeliveryGuarantee,
   KafkaSecurity,
   KafkaSinkConfig,
   KafkaStartingPosition,
@@ -183,7 +184,22 @@ export function buildConfig(resolved: ResolvedProperties, options: BuildConfigOp
   if (kafkaTopicOut !== undefined || kafkaServersOut !== undefined) {
     const pair = kafkaPair('OutputKafkaTopic', 'OutputKafkaBootstrapServers', kafkaTopicOut, kafkaServersOut, problem);
     const security = kafkaSecurity('Output', str, problem);
-    if (pair !== undefined && security !== undefined) sinks.push({ kind: 'kafka', ...pair, compression: (str('OutputKafkaCompression') ?? 'none') as KafkaCompression, security } satisfies KafkaSinkConfig);
+    const transactionalIdPrefix = str('OutputKafkaTransactionalIdPrefix') ?? applicationName;
+    if (!/^[A-Za-z0-9._-]{1,200}$/.test(transactionalIdPrefix)) {
+      const expected = 'expected 1 to 200 letters, digits, ".", "_" or "-" (the transactional ids are <prefix>-<run id>-<n>)';
+      problem('OutputKafkaTransactionalIdPrefix', raw('OutputKafkaTransactionalIdPrefix') ? expected : `${expected}; it defaults to ApplicationName, ${JSON.stringify(applicationName)}: set it`);
+    }
+    if (pair !== undefined && security !== undefined) {
+      sinks.push({
+        kind: 'kafka',
+        ...pair,
+        compression: (str('OutputKafkaCompression') ?? 'none') as KafkaCompression,
+        security,
+        deliveryGuarantee: (str('OutputKafkaDeliveryGuarantee') ?? 'EXACTLY_ONCE') as KafkaDeliveryGuarantee,
+        transactionalIdPrefix,
+        transactionTimeoutMs: num('OutputKafkaTransactionTimeout'),
+      } satisfies KafkaSinkConfig);
+    }
   }
   if (bool('OutputDiscarding')) sinks.push({ kind: 'discard' });
   const sinkAnchors = ['OutputBucket', 'OutputKinesisStream', 'OutputKafkaTopic', 'OutputKafkaBootstrapServers', 'OutputElasticsearchEndpoint'] as const;

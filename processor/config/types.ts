@@ -73,7 +73,15 @@ export interface KafkaSinkConfig {
   readonly topic: string;
   readonly compression: KafkaCompression;
   readonly security: KafkaSecurity;
+  /** EXACTLY_ONCE: a transaction per checkpoint; AT_LEAST_ONCE: an idempotent producer. */
+  readonly deliveryGuarantee: KafkaDeliveryGuarantee;
+  /** Transactional ids are `<prefix>-<run id>-<n>`. */
+  readonly transactionalIdPrefix: string;
+  readonly transactionTimeoutMs: number;
 }
+
+/** The Kafka sink's guarantee, as Flink's `DeliveryGuarantee`. */
+export type KafkaDeliveryGuarantee = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
 
 /** The OpenSearch sink. */
 export interface OpenSearchSinkConfig {
