@@ -257,7 +257,7 @@ describe('sinks', () => {
     });
     assert.deepEqual(config.sinks.map((sink) => sink.kind), ['s3', 'opensearch', 'kinesis', 'kafka', 'discard']);
     assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000, indexField: 'type', indexPrefix: '', documentIdField: 'trip_id' });
-    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' } });
+    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' }, deliveryGuarantee: 'EXACTLY_ONCE', transactionalIdPrefix: 'streaming-etl', transactionTimeoutMs: 900000 });
   });
 
   test('Kafka security: SSL; SASL_SSL with SCRAM needs a user name and a password; AWS_MSK_IAM is refused as not available; kafkajs gets ssl and sasl', async () => {
@@ -280,10 +280,33 @@ describe('sinks', () => {
 
   test('OutputKafkaCompression: none by default, one of the codecs, a warning without OutputKafkaTopic', async () => {
     const { config } = await load({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'LZ4' });
-    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4', security: { protocol: 'PLAINTEXT' } });
+    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4', security: { protocol: 'PLAINTEXT' }, deliveryGuarantee: 'EXACTLY_ONCE', transactionalIdPrefix: 'streaming-etl', transactionTimeoutMs: 900000 });
     assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'brotli' }), /OutputKafkaCompression.*brotli/);
     const alone = await load({ ...KINESIS, ...DISCARD, OutputKafkaCompression: 'zstd' });
     assert.deepEqual(alone.warnings, ['OutputKafkaCompression="zstd" (from environment) ignored: OutputKafkaTopic is not set']);
+  });
+
+  test('OutputKafkaDeliveryGuarantee, OutputKafkaTransactionalIdPrefix (default ApplicationName), OutputKafkaTransactionTimeout', async () => {
+    const sink = { ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092' };
+    const named = await load({ ...sink, ApplicationName: 'trips-etl', OutputKafkaDeliveryGuarantee: 'at_least_once', OutputKafkaTransactionTimeout: '600000' });
+    assert.deepEqual(named.config.sinks[0], {
+      kind: 'kafka',
+      topic: 'out',
+      bootstrapServers: ['k:9092'],
+      compression: 'none',
+      security: { protocol: 'PLAINTEXT' },
+      deliveryGuarantee: 'AT_LEAST_ONCE',
+      transactionalIdPrefix: 'trips-etl',
+      transactionTimeoutMs: 600000,
+    });
+    const prefixed = await load({ ...sink, OutputKafkaTransactionalIdPrefix: 'etl.trips_1' });
+    assert.equal((prefixed.config.sinks[0] as { transactionalIdPrefix: string }).transactionalIdPrefix, 'etl.trips_1');
+    assert.match(await onlyProblem({ ...sink, OutputKafkaDeliveryGuarantee: 'EXACTLY_TWICE' }), /OutputKafkaDeliveryGuarantee.*EXACTLY_TWICE/);
+    assert.equal(
+      await onlyProblem({ ...sink, OutputKafkaTransactionalIdPrefix: 'a b' }),
+      'OutputKafkaTransactionalIdPrefix: expected 1 to 200 letters, digits, ".", "_" or "-" (the transactional ids are <prefix>-<run id>-<n>), got "a b" (from environment)',
+    );
+    assert.match(await onlyProblem({ ...sink, OutputKafkaTransactionTimeout: '100' }), /OutputKafkaTransactionTimeout.*100/);
   });
 
   test('OutputKafkaTopic needs OutputKafkaBootstrapServers and vice versa', async () => {
