@@ -6,6 +6,8 @@
  *   later transactions (pre-committed but not persisted, or still open) are aborted, never visible,
  *   and hold back no reader (last stable offset = high watermark); a transaction the broker aborted
  *   on its timeout is reported as lost.
+ * - A processor CLI process killed right after checkpoint 1's persist (its transaction is then
+ *   committed by the next run) or pre-commit (aborted, the events read again): every event once.
  * - Processor CLI processes, Kafka → Kafka and Kinesis → Kafka: after at least 10 kill -9 cycles
  *   each, with kills right after each checkpoint phase (between persist and commit included), every
  *   event is read exactly once and no transaction is left open.
@@ -214,6 +216,49 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
       const exit = await w.exited;
       assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tail(exit.lines)}`);
     }
+  }
+
+  for (const phase of ['persist', 'pre-commit'] as const) {
+    test(`processor CLI killed right after checkpoint 1's ${phase}: the next run ${phase === 'persist' ? 'commits its transaction (not aborted)' : 'aborts its transaction and reads the events again'}; every event once`, async () => {
+      const clients = testClients();
+      const r = { input: uniqueTopic('in'), output: uniqueTopic('out'), table: uniqueName('ckpt'), application: uniqueName('app') };
+      await broker.get().createTopic(r.input, 2);
+      await broker.get().createTopic(r.output, 2);
+      await services!.createTable(r.table);
+      const producer = new TopicProducer(kafka, r.input);
+      await producer.connect();
+      const bootstrapServers = broker.get().bootstrapServers;
+      const env = (extra: Record<string, string> = {}): Record<string, string> =>
+        kafkaWorkerEnv(services!.env, { bootstrapServers, topic: r.input, table: r.table, application: r.application }, { OutputKafkaTopic: r.output, OutputKafkaBootstrapServers: bootstrapServers, ...extra });
+      try {
+        await producer.put(Array.from({ length: 300 }, (_, i) => i));
+        // Given a run that dies right after checkpoint 1's phase, its transaction open
+        const victim = start(env({ ETL_FAULT_KILL_AFTER_PHASE: `${phase}:1` }));
+        const exit = await victim.exited;
+        assert.equal(exit.signal, 'SIGKILL', `the hook killed it:\n${tail(exit.lines)}`);
+        assert.ok((await openTransactionPartitions(kafka, r.output)).length > 0, 'its transaction is open: readers are held back');
+        // When the next run starts (it finds the dead run after the lease duration) and more events arrive
+        const next = start(env());
+        await producer.put(Array.from({ length: 100 }, (_, i) => 300 + i));
+        const ends = await topicEnds(kafka, r.input);
+        await waitUntil('every input partition checkpointed at its end, and the dead run cleaned up', async () => {
+          if (next.hasExited()) throw new Error(`the next run exited:\n${tail(next.lines)}`);
+          if (!kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends)) return false;
+          return (await readRuns(clients.dynamo, r.table, r.application)).every((run) => run === next.runId());
+        });
+        await stopAll([next]);
+        // Then the dead run's checkpoint was recovered as its phase implies, and every event is read once
+        const recommitted = next.lines.filter((l) => l.msg === 'committing the last checkpoint of a lease taken over').length + next.lines.filter((l) => l.msg === 'cleaned up a dead run').reduce((n, l) => n + Number(l.recommitted ?? 0), 0);
+        const aborted = next.lines.filter((l) => l.msg === 'cleaned up a dead run').reduce((n, l) => n + Number(l.aborted ?? 0), 0);
+        if (phase === 'persist') assert.ok(recommitted >= 1, `the persisted checkpoint was committed by the next run (${recommitted})`);
+        else assert.ok(aborted >= 1, `the unpersisted transaction was aborted by the next run (${aborted})`);
+        assert.deepEqual(await openTransactionPartitions(kafka, r.output), [], 'no transaction left open');
+        assert.deepEqual(exactlyOnce(await readTopicIds(kafka, r.output), producer.ids), { duplicated: [], missing: [], unexpected: [] }, 'every event exactly once');
+      } finally {
+        clients.destroy();
+        await producer.disconnect();
+      }
+    });
   }
 
   test('Kafka → Kafka, at least 10 kill -9 cycles, kills right after each checkpoint phase: every event exactly once, no transaction left open', async () => {
