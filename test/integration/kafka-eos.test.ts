@@ -6,7 +6,7 @@
  *   later transactions (pre-committed but not persisted, or still open) are aborted, never visible,
  *   and hold back no reader (last stable offset = high watermark); a transaction the broker aborted
  *   on its timeout is reported as lost.
- * - A processor CLI process killed right after checkpoint 1's persist (its transaction is then
+ * - A processor CLI process killed right after a checkpoint's persist (its transaction is then
  *   committed by the next run) or pre-commit (aborted, the events read again): every event once.
  * - Processor CLI processes, Kafka → Kafka and Kinesis → Kafka: after at least 10 kill -9 cycles
  *   each, with kills right after each checkpoint phase (between persist and commit included), every
@@ -219,7 +219,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
   }
 
   for (const phase of ['persist', 'pre-commit'] as const) {
-    test(`processor CLI killed right after checkpoint 1's ${phase}: the next run ${phase === 'persist' ? 'commits its transaction (not aborted)' : 'aborts its transaction and reads the events again'}; every event once`, async () => {
+    test(`processor CLI killed right after a checkpoint's ${phase}: the next run ${phase === 'persist' ? 'commits its transaction (not aborted)' : 'aborts its transaction and reads the events again'}; every event once`, async () => {
       const clients = testClients();
       const r = { input: uniqueTopic('in'), output: uniqueTopic('out'), table: uniqueName('ckpt'), application: uniqueName('app') };
       await broker.get().createTopic(r.input, 2);
@@ -232,11 +232,17 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
         kafkaWorkerEnv(services!.env, { bootstrapServers, topic: r.input, table: r.table, application: r.application }, { OutputKafkaTopic: r.output, OutputKafkaBootstrapServers: bootstrapServers, ...extra });
       try {
         await producer.put(Array.from({ length: 300 }, (_, i) => i));
-        // Given a run that dies right after checkpoint 1's phase, its transaction open
-        const victim = start(env({ ETL_FAULT_KILL_AFTER_PHASE: `${phase}:1` }));
-        const exit = await victim.exited;
-        assert.equal(exit.signal, 'SIGKILL', `the hook killed it:\n${tail(exit.lines)}`);
-        assert.ok((await openTransactionPartitions(kafka, r.output)).length > 0, 'its transaction is open: readers are held back');
+        // Given a run that dies right after a checkpoint's phase, its transaction open. (A first
+        // checkpoint taken before the consumer group handed out partitions holds no transaction:
+        // then that run is replaced by one that dies at its next checkpoint.)
+        let open: string[] = [];
+        for (let attempt = 1; attempt <= 5 && open.length === 0; attempt += 1) {
+          const victim = start(env({ ETL_FAULT_KILL_AFTER_PHASE: `${phase}:${attempt}` }));
+          const exit = await victim.exited;
+          assert.equal(exit.signal, 'SIGKILL', `the hook killed it:\n${tail(exit.lines)}`);
+          open = await openTransactionPartitions(kafka, r.output);
+        }
+        assert.ok(open.length > 0, 'its transaction is open: readers are held back');
         // When the next run starts (it finds the dead run after the lease duration) and more events arrive
         const next = start(env());
         await producer.put(Array.from({ length: 100 }, (_, i) => 300 + i));
