@@ -209,8 +209,13 @@ export class ProcessorRole extends Construct {
       new iam.PolicyStatement({ sid: 'UseMskConsumerGroup', actions: [...MSK_GROUP_ACTIONS], resources: [mskArn('group', groupId)] }),
     ]);
     // The transactional sink names its transactional ids <prefix>-<run id>-<n>, the prefix
-    // defaulting to ApplicationName.
-    const transactionalIds = mskArn('transactional-id', `${v('ApplicationName')}-*`);
+    // (OutputKafkaTransactionalIdPrefix) defaulting to ApplicationName.
+    const transactionalIdPrefix = Fn.conditionIf(
+      condition(this, 'KafkaTransactionalIdPrefixIsEmpty', Fn.conditionEquals(p.parameter('OutputKafkaTransactionalIdPrefix').valueAsString, '')).logicalId,
+      v('ApplicationName'),
+      p.parameter('OutputKafkaTransactionalIdPrefix').valueAsString,
+    ).toString();
+    const transactionalIds = mskArn('transactional-id', `${transactionalIdPrefix}-*`);
     const mskSink = this.#conditionalPolicy('MskSink', outputIam, [
       // The producer is idempotent (InitProducerId without a transactional id), which MSK authorises
       // with WriteDataIdempotently on the cluster.
@@ -220,7 +225,7 @@ export class ProcessorRole extends Construct {
     ]);
     Validations.of(mskSink).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResource(this, transactionalIds)}]`,
-      reason: 'The Kafka sink names its transactional ids per run and transaction (<ApplicationName>-<run id>-<n>); the grant is on the ids with that prefix in the one cluster given by MskClusterArn.',
+      reason: 'The Kafka sink names its transactional ids per run and transaction (<OutputKafkaTransactionalIdPrefix, else ApplicationName>-<run id>-<n>); the grant is on the ids with that prefix in the one cluster given by MskClusterArn.',
     });
     this.optionalPolicies = { kinesisOutput, openSearch, msk, mskSource, mskSink };
   }

@@ -183,8 +183,12 @@ export function kafkajsLogCreator(log: Logger): logCreator {
     };
 }
 
+/** A random cluster id; never one starting with "-", which the storage tool reads as an option (1 run in 64 failed). */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(

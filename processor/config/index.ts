@@ -27,6 +27,7 @@ export type {
   DiscardSinkConfig,
   InitialPosition,
   KafkaCompression,
+  KafkaDeliveryGuarantee,
   KafkaSecurity,
   KafkaSinkConfig,
   KafkaSourceConfig,

@@ -9,7 +9,7 @@ import type { SINK_CONNECTORS, SOURCE_CONNECTORS } from '../connectors.js';
 
 export type { KafkaSecurity } from './kafka-properties.js';
 export type { DiscardSinkConfig } from '../sinks/discard/properties.js';
-export type { KafkaCompression, KafkaSinkConfig } from '../sinks/kafka/properties.js';
+export type { KafkaCompression, KafkaDeliveryGuarantee, KafkaSinkConfig } from '../sinks/kafka/properties.js';
 export type { KinesisSinkConfig } from '../sinks/kinesis/properties.js';
 export type { OpenSearchSinkConfig } from '../sinks/opensearch/properties.js';
 export type { S3SinkConfig } from '../sinks/s3/properties.js';

@@ -59,9 +59,10 @@ test('the Kafka source with IAM auth: connect, describe the cluster, read its to
   assert.deepEqual(kafkaGrants(t, { ...SOURCE_IAM, MskClusterArn: CLUSTER, InputKafkaGroupId: 'readers' }), [...connect, ...source('readers')].sort());
 });
 
-test('the Kafka sink with IAM auth: connect, describe the cluster, write its topic idempotently, use the transactional ids of the application', () => {
+test('the Kafka sink with IAM auth: connect, describe the cluster, write its topic idempotently, use its transactional ids (OutputKafkaTransactionalIdPrefix, else ApplicationName)', () => {
   assert.deepEqual(kafkaGrants(t, { ...SINK_IAM, MskClusterArn: CLUSTER }), [...connect, ...sink('streaming-etl')].sort());
   assert.deepEqual(kafkaGrants(t, { ...SINK_IAM, MskClusterArn: CLUSTER, ApplicationName: 'trips-etl' }), [...connect, ...sink('trips-etl')].sort());
+  assert.deepEqual(kafkaGrants(t, { ...SINK_IAM, MskClusterArn: CLUSTER, ApplicationName: 'trips-etl', OutputKafkaTransactionalIdPrefix: 'etl-tx' }), [...connect, ...sink('etl-tx')].sort());
 });
 
 test('both directions with IAM auth: the union, the cluster grants once', () => {

@@ -60,7 +60,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Resource::<OpenSearchDomainArn>/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<bucket/path/><OutputErrorPrefixIsRoot>*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<bucket/path/><OutputPrefixIsRoot>*]',
-      'AwsSolutions-IAM5[Resource::{"Fn::Select":[0,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}transactional-id/{"Fn::Select":[1,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}/<ApplicationName>-*]',
+      'AwsSolutions-IAM5[Resource::{"Fn::Select":[0,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}transactional-id/{"Fn::Select":[1,{"Fn::Split":["cluster/",{"Ref":"MskClusterArn"}]}]}/{"Fn::If":["KafkaTransactionalIdPrefixIsEmpty",{"Ref":"ApplicationName"},{"Ref":"OutputKafkaTransactionalIdPrefix"}]}-*]',
     ];
     assert.deepEqual(normalised(variants.asset.stack), [...shared].sort());
     assert.deepEqual(

@@ -8,6 +8,7 @@ import { Partitioners } from 'kafkajs';
 import type { LeaseRow } from './scale-out.js';
 import { tripEvent } from './scale-out.js';
 import { uniqueName } from './local.js';
+import { ISOLATION, internalCluster } from '../../processor/sinks/kafka/transactions.js';
 
 /** Puts TripEvents on a topic and remembers the ids Kafka acknowledged. */
 export class TopicProducer {
@@ -81,7 +82,8 @@ export function kafkaCaughtUp(leases: readonly LeaseRow[], ends: ReadonlyMap<str
 }
 
 /**
- * Reads a whole topic with a read_committed consumer of a fresh group up to its current end offsets;
+ * Reads a whole topic with a read_committed consumer of a fresh group up to its current end offsets
+ * (its last stable offsets: the ends of the committed and aborted transactions);
  * returns the trip ids of every record (duplicates kept), checking each key is its trip id.
  */
 export async function readTopicIds(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<number[]> {
@@ -90,6 +92,12 @@ export async function readTopicIds(kafka: Kafka, topic: string, timeoutMs = 60_0
   const ids: number[] = [];
   const reached = new Map<string, bigint>();
   const done = (): boolean => [...ends].every(([partition, end]) => end === 0n || (reached.get(partition) ?? -1n) + 1n >= end);
+  // Batches of only control records or aborted transactions reach no eachBatch; their end does.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const partition = `${topic}/${payload.partition}`;
+    const last = BigInt(payload.lastOffset);
+    if (last > (reached.get(partition) ?? -1n)) reached.set(partition, last);
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -115,4 +123,31 @@ export async function readTopicIds(kafka: Kafka, topic: string, timeoutMs = 60_0
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * Each partition's high watermark and last stable offset (ListOffsets with read_uncommitted and
+ * read_committed), keyed `<topic>/<partition>`: they differ while a transaction is open there.
+ */
+export async function stableOffsets(kafka: Kafka, topic: string): Promise<Map<string, { high: bigint; stable: bigint }>> {
+  const at = async (isolationLevel: number): Promise<Map<string, bigint>> => {
+    const { cluster } = internalCluster(kafka, { isolationLevel });
+    await cluster.connect();
+    try {
+      await cluster.addTargetTopic(topic);
+      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+      const [offsets] = await cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning: false }]);
+      return new Map((offsets?.partitions ?? []).map((p) => [`${topic}/${p.partition}`, BigInt(p.offset)]));
+    } finally {
+      await cluster.disconnect();
+    }
+  };
+  const high = await at(ISOLATION.READ_UNCOMMITTED);
+  const stable = await at(ISOLATION.READ_COMMITTED);
+  return new Map([...high].map(([partition, h]) => [partition, { high: h, stable: stable.get(partition) ?? -1n }]));
+}
+
+/** The partitions whose last stable offset is behind their high watermark (a transaction is open there). */
+export async function openTransactionPartitions(kafka: Kafka, topic: string): Promise<string[]> {
+  return [...(await stableOffsets(kafka, topic))].filter(([, o]) => o.stable < o.high).map(([p, o]) => `${p} (stable ${o.stable}, high ${o.high})`);
 }

@@ -256,7 +256,7 @@ describe('sinks', () => {
     });
     assert.deepEqual(config.sinks.map((sink) => sink.kind), ['s3', 'opensearch', 'kinesis', 'kafka', 'discard']);
     assert.deepEqual(config.sinks[1], { kind: 'opensearch', endpoint: 'https://search.example.com', region: 'eu-west-1', bulkFlushMaxBytes: 4 * 1024 * 1024, bulkFlushMaxActions: 10000, bulkFlushIntervalMs: 60000, indexField: 'type', indexPrefix: '', documentIdField: 'trip_id' });
-    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' } });
+    assert.deepEqual(config.sinks[3], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'none', security: { protocol: 'PLAINTEXT' }, deliveryGuarantee: 'EXACTLY_ONCE', transactionalIdPrefix: 'streaming-etl', transactionTimeoutMs: 900000 });
   });
 
   test('Kafka security: SSL; SASL_SSL with SCRAM needs a user name and a password; kafkajs gets ssl and sasl', async () => {
@@ -290,7 +290,7 @@ describe('sinks', () => {
     // The sink, on brokers whose names give no region: AWS_REGION gives it.
     const sinkIam = { OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'kafka-1.internal:9098', OutputKafkaSecurityProtocol: 'SASL_SSL', OutputKafkaSaslMechanism: 'AWS_MSK_IAM' };
     const sink = await load({ ...KINESIS, ...sinkIam, AWS_REGION: 'us-east-2' });
-    assert.deepEqual(sink.config.sinks.find((s) => s.kind === 'kafka'), { kind: 'kafka', topic: 'out', bootstrapServers: ['kafka-1.internal:9098'], compression: 'none', security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', region: 'us-east-2', property: 'OutputKafkaBootstrapServers' } });
+    assert.deepEqual(sink.config.sinks.find((s) => s.kind === 'kafka'), { kind: 'kafka', topic: 'out', bootstrapServers: ['kafka-1.internal:9098'], compression: 'none', security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', region: 'us-east-2', property: 'OutputKafkaBootstrapServers' }, deliveryGuarantee: 'EXACTLY_ONCE', transactionalIdPrefix: 'streaming-etl', transactionTimeoutMs: 900000 });
     // Neither: a problem naming the property and the host.
     assert.equal(
       await onlyProblem({ ...KINESIS, ...sinkIam }),
@@ -308,10 +308,33 @@ describe('sinks', () => {
 
   test('OutputKafkaCompression: none by default, one of the codecs, a warning without OutputKafkaTopic', async () => {
     const { config } = await load({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'LZ4' });
-    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4', security: { protocol: 'PLAINTEXT' } });
+    assert.deepEqual(config.sinks[0], { kind: 'kafka', topic: 'out', bootstrapServers: ['k:9092'], compression: 'lz4', security: { protocol: 'PLAINTEXT' }, deliveryGuarantee: 'EXACTLY_ONCE', transactionalIdPrefix: 'streaming-etl', transactionTimeoutMs: 900000 });
     assert.match(await onlyProblem({ ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092', OutputKafkaCompression: 'brotli' }), /OutputKafkaCompression.*brotli/);
     const alone = await load({ ...KINESIS, ...DISCARD, OutputKafkaCompression: 'zstd' });
     assert.deepEqual(alone.warnings, ['OutputKafkaCompression="zstd" (from environment) ignored: OutputKafkaTopic is not set']);
+  });
+
+  test('OutputKafkaDeliveryGuarantee, OutputKafkaTransactionalIdPrefix (default ApplicationName), OutputKafkaTransactionTimeout', async () => {
+    const sink = { ...KINESIS, OutputKafkaTopic: 'out', OutputKafkaBootstrapServers: 'k:9092' };
+    const named = await load({ ...sink, ApplicationName: 'trips-etl', OutputKafkaDeliveryGuarantee: 'at_least_once', OutputKafkaTransactionTimeout: '600000' });
+    assert.deepEqual(named.config.sinks[0], {
+      kind: 'kafka',
+      topic: 'out',
+      bootstrapServers: ['k:9092'],
+      compression: 'none',
+      security: { protocol: 'PLAINTEXT' },
+      deliveryGuarantee: 'AT_LEAST_ONCE',
+      transactionalIdPrefix: 'trips-etl',
+      transactionTimeoutMs: 600000,
+    });
+    const prefixed = await load({ ...sink, OutputKafkaTransactionalIdPrefix: 'etl.trips_1' });
+    assert.equal((prefixed.config.sinks[0] as { transactionalIdPrefix: string }).transactionalIdPrefix, 'etl.trips_1');
+    assert.match(await onlyProblem({ ...sink, OutputKafkaDeliveryGuarantee: 'EXACTLY_TWICE' }), /OutputKafkaDeliveryGuarantee.*EXACTLY_TWICE/);
+    assert.equal(
+      await onlyProblem({ ...sink, OutputKafkaTransactionalIdPrefix: 'a b' }),
+      'OutputKafkaTransactionalIdPrefix: expected 1 to 200 letters, digits, ".", "_" or "-" (the transactional ids are <prefix>-<run id>-<n>), got "a b" (from environment)',
+    );
+    assert.match(await onlyProblem({ ...sink, OutputKafkaTransactionTimeout: '100' }), /OutputKafkaTransactionTimeout.*100/);
   });
 
   test('OutputKafkaTopic needs OutputKafkaBootstrapServers and vice versa', async () => {
