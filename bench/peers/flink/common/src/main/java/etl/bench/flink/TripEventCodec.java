@@ -191,7 +191,8 @@ public final class TripEventCodec implements Serializable {
   }
 
   private IllegalArgumentException bad(int i, JsonParser p) throws IOException {
-    return new IllegalArgumentException("field " + names[i] + " has value " + p.getText() + ", not a " + kinds[i].name().toLowerCase());
+    String value = p.currentToken() == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText();
+    return new IllegalArgumentException("field " + names[i] + " has value " + value + ", not a " + kinds[i].name().toLowerCase().replace('_', '-'));
   }
 
   /** The partition directory of a record: {@code pickup_location=%03d/year=%04d/month=%02d} (UTC). */
