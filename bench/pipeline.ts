@@ -135,7 +135,7 @@ export async function startLocal(stream: string, shards: number, bucket: string,
 }
 
 /** One processor process over one loaded stream. */
-interface Round {
+export interface Round {
   readonly events: number;
   readonly cpuSeconds: number;
   readonly wallSeconds: number;
@@ -158,7 +158,7 @@ async function countObjects(bucket: string, prefix: string): Promise<number> {
 }
 
 /** Runs one processor process (processor/cli.ts) over `stream` until `count` events are read, then stops it (final checkpoint) and checks the count written. */
-async function runRound(env: Record<string, string>, stream: string, count: number, options: PipelineBenchOptions, nodeArgs: readonly string[]): Promise<Round> {
+export async function runRound(env: Record<string, string>, stream: string, count: number, options: PipelineBenchOptions, nodeArgs: readonly string[]): Promise<Round> {
   const prefix = `${stream}/`;
   const wall = performance.now();
   const worker = startWorker(

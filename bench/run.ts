@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same
  * run (never a bare time as a verdict). Flags: --events N (pipeline, default 100000), --rows N
- * (encoders and KPL de-aggregation, default 200000), --quick (smaller sizes, for a smoke run).
+ * (encoders and KPL de-aggregation, default 200000), --quick (smaller sizes, for a smoke run),
+ * --flink (also the side-by-side run against Apache Flink, bench/flink.ts: several minutes, and
+ * about 320 MB from Maven Central on its first run; 200000 events, 20000 with --quick).
  */
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
@@ -14,6 +16,7 @@ import { MissingToolError } from '../local/errors.js';
 import { findJava, findMaven } from '../local/java.js';
 import { runScaleOutBench } from './scale-out.js';
 import { numberFlag } from './args.js';
+import { FLINK_JAVA, runFlinkBench } from './flink.js';
 
 
 const quick = process.argv.includes('--quick');
@@ -39,4 +42,11 @@ try {
 } catch (error) {
   if (!(error instanceof MissingToolError)) throw error;
   console.log(`Kafka source bench skipped: ${error.message}`);
+}
+if (process.argv.includes('--flink')) {
+  console.log('');
+  // Opted in: a missing Java 17 or Maven is an error here, not a skip.
+  findJava(FLINK_JAVA);
+  findMaven();
+  await runFlinkBench({ events: quick ? 20_000 : 200_000 });
 }
