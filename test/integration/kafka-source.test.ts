@@ -70,10 +70,17 @@ describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip:
 
   async function drainAndStop(r: { topic: string; table: string; application: string }, workers: readonly CliProcessor[]): Promise<void> {
     const ends = await topicEnds(kafka, r.topic);
-    await waitUntil('every partition checkpointed at its end offset', async () => {
-      for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tail(w.lines)}`);
-      return kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends);
-    });
+    try {
+      await waitUntil('every partition checkpointed at its end offset', async () => {
+        for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tail(w.lines)}`);
+        return kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends);
+      });
+    } catch (error) {
+      // Say where each partition stands and what the workers said last.
+      const leases = (await readLeases(clients.dynamo, r.table, r.application)).map((l) => `${l.shard} owner ${l.owner} checkpoint ${l.checkpoint}`);
+      const state = `ends ${JSON.stringify(Object.fromEntries([...ends].map(([p, e]) => [p, String(e)])))}\nleases:\n${leases.join('\n')}`;
+      throw new Error(`${(error as Error).message}\n${state}\n${workers.map((w) => tail(w.lines, 40)).join('\n---\n')}`, { cause: error });
+    }
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) {
       const exit = await w.exited;
