@@ -14,10 +14,14 @@
  * producer in a child process that is then killed (SIGKILL) is committed by this process from the
  * transactional id, producer id and epoch alone, through the library's public EndTxn API (what
  * Flink's resumeTransaction does, and what processor/sinks/kafka/transactions.ts does with kafkajs
- * internals); the last stable offset before and after shows it.
+ * internals); the last stable offset before and after shows it. And a custom SASL authenticator
+ * (our own SaslAuthenticate bytes, as the MSK IAM provider does for kafkajs) against the broker's
+ * SASL_PLAINTEXT listener, with a wrong password that must fail.
  *
  * Run: `npx tsx bench/kafka-clients.ts [--records 200000] [--partitions 3] [--rounds 3]
- * [--batch 1000] [--txn-records 20000] [--compression none|lz4|gzip|snappy]`.
+ * [--batch 1000] [--txn-records 20000] [--compression none|lz4|gzip|snappy] [--retry-delay MS]`
+ * (the last is @platformatic/kafka's retryDelay, default 1000 ms; it paces its retries of
+ * CONCURRENT_TRANSACTIONS between one transaction's commit and the next one's first write).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -57,6 +61,8 @@ interface Workload {
   readonly batch: number;
   readonly txnRecords: number;
   readonly compression: Compression;
+  /** @platformatic/kafka's retryDelay (ms); its default is 1000. */
+  readonly retryDelay?: number;
 }
 
 interface ClientUnderTest {
@@ -152,7 +158,7 @@ function platformaticClient(bootstrap: string): ClientUnderTest {
     },
     async produce(topic, work, transactional, id) {
       const compression = work.compression as CompressionAlgorithmValue;
-      const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [work.bootstrap], idempotent: true, acks: -1, compression, ...(transactional ? { transactionalId: id } : {}) });
+      const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [work.bootstrap], idempotent: true, acks: -1, compression, ...(work.retryDelay !== undefined ? { retryDelay: work.retryDelay } : {}), ...(transactional ? { transactionalId: id } : {}) });
       const slice = (from: number, to: number) => work.values.slice(from, to).map((value, j) => ({ topic, key: work.keys[from + j], value }));
       try {
         if (!transactional) {
@@ -206,6 +212,8 @@ export interface KafkaClientsBenchResult {
   readonly cpuRatio: Record<Task, number>;
   /** The crashed producer's transaction was committed by id, producer id and epoch. */
   readonly resumeCommitted: boolean;
+  /** A custom SASL authenticator logged in (and a wrong password did not). */
+  readonly customSasl: boolean;
 }
 
 /** Sum of a topic's read_committed (last stable) or read_uncommitted (high watermark) end offsets. */
@@ -283,9 +291,66 @@ async function checkResume(bootstrap: string, topic: string, log: (line: string)
   return before === 0n && after >= BigInt(records);
 }
 
+/**
+ * Custom SASL with @platformatic/kafka against the broker's SASL_PLAINTEXT (PLAIN) listener: its
+ * `sasl.authenticate` hook sends our own SaslAuthenticate bytes (as common/kafka/msk-iam.ts does
+ * for kafkajs); a wrong password must fail. Then whether it accepts a mechanism name outside its
+ * list (AWS_MSK_IAM).
+ */
+async function checkCustomSasl(bootstrap: string, user: string, password: string, log: (line: string) => void): Promise<{ custom: boolean; mskIamName: string }> {
+  const attempt = async (secret: string): Promise<{ ok: boolean; calls: number; error?: string }> => {
+    let calls = 0;
+    const consumer = new Consumer({
+      clientId: 'bench-sasl',
+      groupId: `bench-sasl-${process.pid}`,
+      bootstrapBrokers: [bootstrap],
+      retries: 0,
+      sasl: {
+        mechanism: 'PLAIN',
+        authenticate: (_mechanism, connection, authenticate, _username, _password, _token, callback) => {
+          calls++;
+          authenticate(connection, Buffer.from(`\u0000${user}\u0000${secret}`), callback);
+        },
+      },
+    });
+    try {
+      await consumer.metadata({ topics: [] });
+      return { ok: true, calls };
+    } catch (error) {
+      return { ok: false, calls, error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      await consumer.close(true);
+    }
+  };
+  const good = await attempt(password);
+  const bad = await attempt(`${password}-wrong`);
+  log(`  custom SASL hook (PLAIN bytes of our own): right password ${good.ok ? 'accepted' : `refused (${good.error})`} after ${good.calls} hook call(s); wrong password ${bad.ok ? 'ACCEPTED' : 'refused'}`);
+  // The options schema does not check the name; the connection does, before the handshake.
+  const consumer = new Consumer({
+    clientId: 'bench-sasl',
+    groupId: `bench-sasl-iam-${process.pid}`,
+    bootstrapBrokers: [bootstrap],
+    retries: 0,
+    sasl: { mechanism: 'AWS_MSK_IAM' as 'PLAIN', authenticate: (_m, connection, authenticate, _u, _p, _t, callback) => authenticate(connection, Buffer.from('{}'), callback) },
+  });
+  let mskIamName: string;
+  try {
+    await consumer.metadata({ topics: [] });
+    mskIamName = 'connected (unexpected: the broker does not offer it)';
+  } catch (error) {
+    const causes: string[] = [];
+    for (let e: unknown = error; e instanceof Error && causes.length < 4; e = (e as Error & { cause?: unknown }).cause ?? (e as Error & { errors?: unknown[] }).errors?.[0]) causes.push(e.message);
+    mskIamName = `refused: ${causes.join(' <- ')}`;
+  } finally {
+    await consumer.close(true);
+  }
+  log(`  mechanism name AWS_MSK_IAM: ${mskIamName}`);
+  return { custom: good.ok && good.calls > 0 && !bad.ok, mskIamName };
+}
+
 /** Runs the benchmark and prints its lines. */
 export async function runKafkaClientsBench(
-  options: { records?: number; partitions?: number; rounds?: number; batch?: number; txnRecords?: number; compression?: Compression; log?: (line: string) => void } = {},
+  options: { records?: number; partitions?: number; rounds?: number; batch?: number; txnRecords?: number; compression?: Compression; retryDelay?: number; log?: (line: string) => void } = {},
 ): Promise<KafkaClientsBenchResult> {
   const count = options.records ?? 200_000;
   const partitions = options.partitions ?? 3;
@@ -298,12 +363,14 @@ export async function runKafkaClientsBench(
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
   const values = texts.map((t) => Buffer.from(t));
   const keys = values.map((_, i) => Buffer.from(String(i)));
-  log(`Kafka clients bench: ${count} TripEvents (${values.reduce((s, v) => s + v.length, 0)} bytes of values), ${partitions} partitions, compression ${compression}, batches of ${batch}, transactions of ${txnRecords}, ${rounds} rounds, broker in another process, ${process.version}`);
+  log(`Kafka clients bench: ${count} TripEvents (${values.reduce((s, v) => s + v.length, 0)} bytes of values), ${partitions} partitions, compression ${compression}, batches of ${batch}, transactions of ${txnRecords}, ${rounds} rounds, platformatic retryDelay ${options.retryDelay ?? 'default (1000 ms)'}, broker in another process, ${process.version}`);
 
-  const broker = await startKafka({ log: quiet });
+  const saslUser = 'bench';
+  const saslPassword = 'bench-secret';
+  const broker = await startKafka({ log: quiet, saslPlainUsers: { [saslUser]: saslPassword } });
   try {
     const kafka = createKafkaClient({ brokers: broker.brokers, clientId: 'bench-kafkajs', log: quiet });
-    const work: Workload = { bootstrap: broker.bootstrapServers, keys, values, batch, txnRecords, compression };
+    const work: Workload = { bootstrap: broker.bootstrapServers, keys, values, batch, txnRecords, compression, ...(options.retryDelay !== undefined ? { retryDelay: options.retryDelay } : {}) };
     const source = 'bench-clients-source';
     await broker.createTopic(source, partitions);
     const kafkajs = kafkajsClient(kafka);
@@ -364,7 +431,10 @@ export async function runKafkaClientsBench(
     await broker.createTopic(resumeTopic, 1);
     const resumeCommitted = await checkResume(broker.bootstrapServers, resumeTopic, log);
     log(`  resume by transactional id + producer id + epoch with @platformatic/kafka's public API: ${resumeCommitted ? 'committed' : 'NOT committed'}`);
-    return { records: count, kafkajs: a, platformatic: b, cpuRatio, resumeCommitted };
+    const saslBootstrap = broker.saslPlaintextBootstrapServers;
+    if (saslBootstrap === undefined) throw new Error('the local broker has no SASL_PLAINTEXT listener');
+    const sasl = await checkCustomSasl(saslBootstrap, saslUser, saslPassword, log);
+    return { records: count, kafkajs: a, platformatic: b, cpuRatio, resumeCommitted, customSasl: sasl.custom };
   } finally {
     await broker.stop();
   }
@@ -391,6 +461,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const batch = numberFlag('--batch');
     const txnRecords = numberFlag('--txn-records');
     const compression = compressionFlag();
+    const retryDelay = numberFlag('--retry-delay');
     await runKafkaClientsBench({
       ...(records ? { records } : {}),
       ...(partitions ? { partitions } : {}),
@@ -398,6 +469,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       ...(batch ? { batch } : {}),
       ...(txnRecords ? { txnRecords } : {}),
       ...(compression ? { compression } : {}),
+      ...(retryDelay ? { retryDelay } : {}),
     });
   }
 }
