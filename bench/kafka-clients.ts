@@ -141,16 +141,19 @@ function platformaticClient(bootstrap: string): ClientUnderTest {
       let bytes = 0;
       try {
         const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: true });
+        // 'data' events rather than the async iterator, the faster of the two in Node streams.
         await withTimeout(
-          (async () => {
-            for await (const message of stream) {
+          new Promise<void>((resolve, reject) => {
+            stream.on('error', reject);
+            stream.on('data', (message: { value?: Buffer }) => {
               bytes += message.value?.length ?? 0;
-              if (++seen >= count) break;
-            }
-          })(),
+              if (++seen === count) resolve();
+            });
+          }),
           300_000,
           '@platformatic/kafka consume',
         );
+        await stream.close();
       } finally {
         await consumer.close(true);
       }
