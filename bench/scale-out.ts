@@ -11,12 +11,15 @@
  * run. Every round's output is checked: the workers' eventsOut add up to the events in the stream.
  *
  * Workers run the compiled CLI (dist/), as the container image does; the bench compiles it first.
- * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3]`, or via `npm run bench`.
+ * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3] [--log-dir DIR] [--cpu-prof DIR]`,
+ * or via `npm run bench`. `--log-dir` keeps every worker's log lines (`<stream>-<n>-<worker>.log`);
+ * `--cpu-prof` writes a V8 CPU profile of every worker of the large rounds.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
-import { numberFlag } from './args.js';
+import { numberFlag, stringFlag } from './args.js';
 import { jsonParseBaseline, loadStreams, startLocal } from './pipeline.js';
 import { buildProcessor, startWorker } from './worker.js';
 
@@ -33,7 +36,7 @@ export interface ScaleOutRound {
 }
 
 /** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */
-async function runRound(local: { env: Record<string, string> }, stream: string, count: number, n: number): Promise<ScaleOutRound> {
+async function runRound(local: { env: Record<string, string> }, stream: string, count: number, n: number, diagnostics: Diagnostics): Promise<ScaleOutRound> {
   const env = {
     ...local.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -48,7 +51,8 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
     LeaseDuration: '10000',
   };
   const wall = performance.now();
-  const workers = Array.from({ length: n }, () => startWorker(env));
+  const profile = diagnostics.cpuProfileDir !== undefined && stream === 'scale-large' ? ['--cpu-prof', '--cpu-prof-dir', join(diagnostics.cpuProfileDir, `workers-${n}`)] : [];
+  const workers = Array.from({ length: n }, (_, i) => startWorker(env, profile, diagnostics.logDir === undefined ? undefined : join(diagnostics.logDir, `${stream}-${n}-${i + 1}.log`)));
   while (workers.reduce((sum, w) => sum + w.eventsIn, 0) < count) {
     const dead = workers.find((w) => w.child.exitCode !== null);
     if (dead) throw new Error(`a worker exited (${dead.child.exitCode}) before the events were read:\n${dead.tail.join('\n')}`);
@@ -64,14 +68,22 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
   return { workers: n, events: count, cpuSeconds: workers.reduce((sum, w) => sum + w.stopped!.cpuSeconds, 0), wallSeconds, eventsOutPerWorker: out };
 }
 
+/** Where diagnostics of the workers go, if anywhere. */
+interface Diagnostics {
+  readonly logDir?: string;
+  readonly cpuProfileDir?: string;
+}
+
 /** Runs the scale-out benchmark and prints its lines. */
-export async function runScaleOutBench(options: { events?: number; maxWorkers?: number; log?: (line: string) => void } = {}): Promise<ScaleOutRound[]> {
+export async function runScaleOutBench(options: { events?: number; maxWorkers?: number; log?: (line: string) => void } & Diagnostics = {}): Promise<ScaleOutRound[]> {
   const count = options.events ?? 60_000;
   const small = Math.round(count / 3);
   const maxWorkers = options.maxWorkers ?? 3;
   const log = options.log ?? ((line: string) => console.log(line));
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
   const baseline = jsonParseBaseline(texts);
+  const diagnostics: Diagnostics = { ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}) };
+  for (const dir of [options.logDir, options.cpuProfileDir]) if (dir !== undefined) mkdirSync(dir, { recursive: true });
   buildProcessor(log);
   log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table`);
   const local = await startLocal('scale-large', SHARDS, 'scale-output', 'scale-leases');
@@ -81,8 +93,8 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
     await loadStreams(texts, [['scale-small', small], ['scale-large', count]], SHARDS);
     for (let n = 1; n <= maxWorkers; n += 1) {
       log(`  ${n} worker(s) ...`);
-      rounds.push(await runRound(local, 'scale-small', small, n));
-      rounds.push(await runRound(local, 'scale-large', count, n));
+      rounds.push(await runRound(local, 'scale-small', small, n, diagnostics));
+      rounds.push(await runRound(local, 'scale-large', count, n, diagnostics));
     }
   } finally {
     await local.stop();
@@ -105,5 +117,7 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const events = numberFlag('--events');
   const workers = numberFlag('--workers');
-  await runScaleOutBench({ ...(events ? { events } : {}), ...(workers ? { maxWorkers: workers } : {}) });
+  const logDir = stringFlag('--log-dir');
+  const cpuProfileDir = stringFlag('--cpu-prof');
+  await runScaleOutBench({ ...(events ? { events } : {}), ...(workers ? { maxWorkers: workers } : {}), ...(logDir ? { logDir } : {}), ...(cpuProfileDir ? { cpuProfileDir } : {}) });
 }
