@@ -33,6 +33,8 @@ export interface ScaleOutRound {
   readonly cpuSeconds: number;
   readonly wallSeconds: number;
   readonly eventsOutPerWorker: readonly number[];
+  /** Checkpoints per worker: the final one, plus one per hand-over of leases to another worker. */
+  readonly checkpointsPerWorker: readonly number[];
 }
 
 /** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */
@@ -65,7 +67,14 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
   const out = workers.map((w) => w.stopped!.eventsOut.s3 ?? 0);
   const written = out.reduce((a, b) => a + b, 0);
   if (written !== count) throw new Error(`${n} workers wrote ${written} events, expected ${count}`);
-  return { workers: n, events: count, cpuSeconds: workers.reduce((sum, w) => sum + w.stopped!.cpuSeconds, 0), wallSeconds, eventsOutPerWorker: out };
+  return {
+    workers: n,
+    events: count,
+    cpuSeconds: workers.reduce((sum, w) => sum + w.stopped!.cpuSeconds, 0),
+    wallSeconds,
+    eventsOutPerWorker: out,
+    checkpointsPerWorker: workers.map((w) => w.stopped!.checkpoints),
+  };
 }
 
 /** Where diagnostics of the workers go, if anywhere. */
@@ -105,11 +114,11 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   });
   const one = figures[0]!;
   log('');
-  log('  workers   whole: events/CPU-s  × 1 worker   steady: events/CPU-s  × 1 worker  × JSON.parse   CPU s (large)  events per worker');
+  log('  workers   whole: events/CPU-s  × 1 worker   steady: events/CPU-s  × 1 worker  × JSON.parse   CPU s (large)  events per worker (checkpoints)');
   log(`  baseline  JSON.parse ${String(Math.round(baseline)).padStart(9)}`);
   for (const f of figures) {
     log(
-      `  ${String(f.workers).padStart(7)}   ${String(Math.round(f.whole)).padStart(19)}  ${(f.whole / one.whole).toFixed(3).padStart(10)}   ${String(Math.round(f.steady)).padStart(20)}  ${(f.steady / one.steady).toFixed(3).padStart(10)}  ${(f.steady / baseline).toFixed(3).padStart(11)}   ${f.large.cpuSeconds.toFixed(1).padStart(13)}  ${f.large.eventsOutPerWorker.join(' / ')}`,
+      `  ${String(f.workers).padStart(7)}   ${String(Math.round(f.whole)).padStart(19)}  ${(f.whole / one.whole).toFixed(3).padStart(10)}   ${String(Math.round(f.steady)).padStart(20)}  ${(f.steady / one.steady).toFixed(3).padStart(10)}  ${(f.steady / baseline).toFixed(3).padStart(11)}   ${f.large.cpuSeconds.toFixed(1).padStart(13)}  ${f.large.eventsOutPerWorker.map((e, i) => `${e} (${f.large.checkpointsPerWorker[i]})`).join(' / ')}`,
     );
   }
   return rounds;

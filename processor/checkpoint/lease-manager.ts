@@ -288,12 +288,12 @@ export class LeaseManager {
     const leases = await store.listLeases();
     const active = leases.filter((l) => l.checkpoint !== SHARD_END);
     const target = Math.min(this.#o.maxLeases, Math.ceil(active.length / liveRuns));
-    const mine = active.filter((l) => l.owner === this.#runId).length;
     const takeable = active.filter(
       (l) => !l.owner || dead.has(l.owner) || (l.owner !== this.#runId && this.#expired(this.#leaseSeen, l.partition, l.counter, now)),
     );
     // Leases whose counters were observed only now still get their first observation recorded.
     for (const l of active) if (l.owner && l.owner !== this.#runId) this.#expired(this.#leaseSeen, l.partition, l.counter, now);
+    let mine = active.filter((l) => l.owner === this.#runId).length;
     const wanted = Math.max(0, target - mine);
     if (wanted > 0 && takeable.length > 0) {
       const taken: LeaseItem[] = [];
@@ -312,10 +312,15 @@ export class LeaseManager {
           throw new LeaseLostError(`could not start reading the leases just taken (${taken.map((t) => t.partition).join(', ')})`, { cause: error });
         }
       }
-      // Leases asked for earlier may still be on their way.
-      return active.some((l) => l.owner !== this.#runId && l.takeRequestedBy === this.#runId) ? 'waiting' : 'settled';
+      mine += taken.length;
+      if (takeable.length > wanted || mine >= target) {
+        // Leases asked for earlier may still be on their way.
+        return active.some((l) => l.owner !== this.#runId && l.takeRequestedBy === this.#runId) ? 'waiting' : 'settled';
+      }
+      // Everything free is taken and this run is still short: it asks in this round, not a round later.
     }
-    if (wanted > 0) return (await this.#ask(active, mine, target)) ? 'waiting' : 'settled';
+    // Takeable leases are taken by now (by this run or another): none of them is asked for.
+    if (mine < target) return (await this.#ask(active.filter((l) => !takeable.includes(l)), mine, target)) ? 'waiting' : 'settled';
     return 'settled';
   }
 
