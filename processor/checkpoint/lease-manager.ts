@@ -14,7 +14,7 @@
  *   the most leases for its whole shortfall at once (`takeRequestedBy`), each lease from a run
  *   holding at least two more than the asker then holds. The owner sees the requests when it
  *   renews, checkpoints once, and releases them all; they are then free, and the asker looks again
- *   at twice its usual pace until it has them. One checkpoint per hand-over, not one per lease.
+ *   every half renewal interval until it has them. One checkpoint per hand-over, not one per lease.
  * - **Dead runs.** A run whose heartbeat stopped is fenced (status `dead`: it can no longer persist
  *   a checkpoint), its persisted checkpoints are committed and its leftovers aborted (`onDeadRun`),
  *   then it is deleted.
