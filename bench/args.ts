@@ -6,3 +6,12 @@ export function numberFlag(name: string, argv: readonly string[] = process.argv)
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${argv[at + 1]}`);
   return value;
 }
+
+/** `--name VALUE`, a directory or other text, or undefined when absent. */
+export function stringFlag(name: string, argv: readonly string[] = process.argv): string | undefined {
+  const at = argv.indexOf(name);
+  if (at === -1) return undefined;
+  const value = argv[at + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
+}

@@ -6,6 +6,7 @@
  * and its status lines (`eventsIn`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +31,14 @@ export interface Worker {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts the compiled CLI with `env` (runtime properties as variables); `nodeArgs` e.g. `--cpu-prof`. Call `buildProcessor` first. */
-export function startWorker(env: Record<string, string>, nodeArgs: readonly string[] = []): Worker {
+/**
+ * Starts the compiled CLI with `env` (runtime properties as variables); `nodeArgs` e.g. `--cpu-prof`;
+ * `logFile`: every log line of the worker is also written there. Call `buildProcessor` first.
+ */
+export function startWorker(env: Record<string, string>, nodeArgs: readonly string[] = [], logFile?: string): Worker {
   const child = spawn(process.execPath, [...nodeArgs, CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  if (logFile !== undefined) child.stderr!.pipe(createWriteStream(logFile));
   createInterface({ input: child.stderr! }).on('line', (line) => {
     worker.tail.push(line);
     if (worker.tail.length > 10) worker.tail.shift();

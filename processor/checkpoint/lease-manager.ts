@@ -10,9 +10,11 @@
  *   renewal call hangs. This holds while clock rates differ by less than a fifth.
  * - **Taking.** Each balance round lists runs and leases; free leases, expired leases and leases of
  *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`.
- * - **Balancing without ping-pong.** A run below `floor(active / live)` with nothing free asks the
- *   run holding the most leases (at least two more than it) for one (`takeRequestedBy`). The
- *   owner sees the request when it renews, checkpoints the lease, and releases it; it is then free.
+ * - **Balancing without ping-pong.** A run below its share with nothing free asks the runs holding
+ *   the most leases for its whole shortfall at once (`takeRequestedBy`), each lease from a run
+ *   holding at least two more than the asker then holds. The owner sees the requests when it
+ *   renews, checkpoints once, and releases them all; they are then free, and the asker looks again
+ *   every half renewal interval until it has them. One checkpoint per hand-over, not one per lease.
  * - **Dead runs.** A run whose heartbeat stopped is fenced (status `dead`: it can no longer persist
  *   a checkpoint), its persisted checkpoints are committed and its leftovers aborted (`onDeadRun`),
  *   then it is deleted.
@@ -232,14 +234,18 @@ export class LeaseManager {
     // its share instead of the first one taking every lease and handing them over one by one.
     await sleep(Math.random() * Math.min(1000, this.#o.balanceIntervalMs), this.#stopBalancing.signal);
     while (!this.#stopBalancing.signal.aborted) {
+      let waiting = false;
       try {
-        await this.#balance();
+        waiting = (await this.#balance()) === 'waiting';
       } catch (error) {
         if (this.#stopBalancing.signal.aborted) return;
         if (error instanceof LeaseLostError) return this.#lose(error);
         this.#o.log.warn('lease balancing failed; will try again', { error: describeError(error) });
       }
-      await sleep(this.#o.balanceIntervalMs, this.#stopBalancing.signal);
+      // Leases asked for are released by their owners within a renewal interval and a checkpoint:
+      // look again at half that pace, so they are read again soon instead of after a whole round.
+      const interval = waiting ? Math.min(this.#o.balanceIntervalMs, Math.max(50, Math.floor(this.#o.renewIntervalMs / 2))) : this.#o.balanceIntervalMs;
+      await sleep(interval, this.#stopBalancing.signal);
     }
   }
 
@@ -252,8 +258,9 @@ export class LeaseManager {
     return now - previous.since >= this.#o.leaseDurationMs;
   }
 
-  async #balance(): Promise<void> {
-    if (this.#stopBalancing.signal.aborted) return;
+  /** One round of taking and balancing; 'waiting' when leases this run asked for are not released yet. */
+  async #balance(): Promise<'waiting' | 'settled'> {
+    if (this.#stopBalancing.signal.aborted) return 'settled';
     const store = this.#o.leases.store;
     await this.#o.sync(await store.listLeases());
     const now = performance.now();
@@ -276,17 +283,17 @@ export class LeaseManager {
       this.#deadSeen.delete(run.runId);
       dead.add(run.runId);
     }
-    if (this.#o.take === false) return;
+    if (this.#o.take === false) return 'settled';
     const liveRuns = Math.max(1, runs.filter((r) => !dead.has(r.runId)).length + (runs.some((r) => r.runId === this.#runId) ? 0 : 1));
     const leases = await store.listLeases();
     const active = leases.filter((l) => l.checkpoint !== SHARD_END);
     const target = Math.min(this.#o.maxLeases, Math.ceil(active.length / liveRuns));
-    const mine = active.filter((l) => l.owner === this.#runId).length;
     const takeable = active.filter(
       (l) => !l.owner || dead.has(l.owner) || (l.owner !== this.#runId && this.#expired(this.#leaseSeen, l.partition, l.counter, now)),
     );
     // Leases whose counters were observed only now still get their first observation recorded.
     for (const l of active) if (l.owner && l.owner !== this.#runId) this.#expired(this.#leaseSeen, l.partition, l.counter, now);
+    let mine = active.filter((l) => l.owner === this.#runId).length;
     const wanted = Math.max(0, target - mine);
     if (wanted > 0 && takeable.length > 0) {
       const taken: LeaseItem[] = [];
@@ -305,18 +312,45 @@ export class LeaseManager {
           throw new LeaseLostError(`could not start reading the leases just taken (${taken.map((t) => t.partition).join(', ')})`, { cause: error });
         }
       }
-      return;
+      mine += taken.length;
+      if (takeable.length > wanted || mine >= target) {
+        // Leases asked for earlier may still be on their way.
+        return active.some((l) => l.owner !== this.#runId && l.takeRequestedBy === this.#runId) ? 'waiting' : 'settled';
+      }
+      // Everything free is taken and this run is still short: it asks in this round, not a round later.
     }
-    if (mine < Math.floor(active.length / liveRuns) && takeable.length === 0) {
-      const byOwner = new Map<string, LeaseItem[]>();
-      for (const l of active) if (l.owner && l.owner !== this.#runId) byOwner.set(l.owner, [...(byOwner.get(l.owner) ?? []), l]);
-      const [owner, theirs] = [...byOwner.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
-      if (owner && theirs && theirs.length >= mine + 2 && !theirs.some((l) => l.takeRequestedBy)) {
-        const victim = theirs[theirs.length - 1]!;
-        if (await store.requestTake(victim.partition, owner, this.#runId)) {
-          this.#o.log.info('asked for a lease to balance the load', { partition: victim.partition, owner, theirs: theirs.length, mine });
-        }
+    // Takeable leases are taken by now (by this run or another): none of them is asked for.
+    if (mine < target) return (await this.#ask(active.filter((l) => !takeable.includes(l)), mine, target)) ? 'waiting' : 'settled';
+    return 'settled';
+  }
+
+  /**
+   * Below its share with nothing free: asks the runs holding the most leases for the whole
+   * shortfall at once, so an owner hands them over in one checkpoint (each hand-over is a
+   * checkpoint of everything the owner has open). A lease moves only from a run holding at least
+   * two more than the asker will then hold (counting leases already asked for, by anyone), so no
+   * lease is ever asked back: every move lowers the spread. Returns whether leases asked for (now
+   * or earlier) are still on their way.
+   */
+  async #ask(active: readonly LeaseItem[], mine: number, target: number): Promise<boolean> {
+    const pending = active.filter((l) => l.owner !== this.#runId && l.takeRequestedBy === this.#runId).length;
+    let have = mine + pending;
+    const askable = new Map<string, LeaseItem[]>();
+    for (const l of active) {
+      if (!l.owner || l.owner === this.#runId || l.takeRequestedBy) continue;
+      askable.set(l.owner, [...(askable.get(l.owner) ?? []), l]);
+    }
+    let asked = 0;
+    while (have < target) {
+      const [owner, theirs] = [...askable.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+      if (!owner || !theirs || theirs.length < have + 2) break;
+      const victim = theirs.pop()!;
+      if (await this.#o.leases.store.requestTake(victim.partition, owner, this.#runId)) {
+        have += 1;
+        asked += 1;
+        this.#o.log.info('asked for a lease to balance the load', { partition: victim.partition, owner, theirs: theirs.length + 1, mine: have - 1 });
       }
     }
+    return pending + asked > 0;
   }
 }

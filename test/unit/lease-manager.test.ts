@@ -10,8 +10,16 @@ import { waitFor } from '../support/local.js';
 
 const log = createLogger('test', { level: 'silent' });
 
-/** A manager on `store` that takes leases and hands them over at once when asked (no pipeline). */
-function manager(store: MemoryLeaseStore, runId: string, lost: (e: LeaseLostError) => void = () => undefined): { leases: LeaseTable; manager: LeaseManager } {
+/**
+ * A manager on `store` that takes leases and hands them over at once when asked (no pipeline);
+ * `handOvers` gets the partitions of each hand-over (each one is a checkpoint in a processor).
+ */
+function manager(
+  store: MemoryLeaseStore,
+  runId: string,
+  lost: (e: LeaseLostError) => void = () => undefined,
+  handOvers: (readonly string[])[] = [],
+): { leases: LeaseTable; manager: LeaseManager } {
   const leases = new LeaseTable(store, runId);
   const m = new LeaseManager({
     ...leaseTimings(600, { renewIntervalMs: 100, balanceIntervalMs: 50 }),
@@ -19,7 +27,9 @@ function manager(store: MemoryLeaseStore, runId: string, lost: (e: LeaseLostErro
     log,
     sync: async () => undefined,
     onTaken: async () => undefined,
-    onHandOver: async () => undefined,
+    onHandOver: async (partitions) => {
+      handOvers.push(partitions);
+    },
     onDeadRun: async () => undefined,
     onLost: lost,
   });
@@ -34,7 +44,7 @@ describe('LeaseManager', () => {
     await a.manager.start();
     await waitFor('a holds all six', () => a.leases.all().length === 6, 10_000);
 
-    // When a second run starts, it asks for leases one at a time until the split is even
+    // When a second run starts, it asks for leases until the split is even
     const b = manager(store, 'b');
     await b.manager.start();
     await waitFor('an even split', () => a.leases.all().length === 3 && b.leases.all().length === 3, 20_000);
@@ -46,6 +56,39 @@ describe('LeaseManager', () => {
     await waitFor('a holds all six again', () => a.leases.all().length === 6, 10_000);
     assert.deepEqual((await store.listRuns()).map((r) => r.runId), ['a']);
     await a.manager.close();
+  });
+
+  test('runs joining a run that holds eight leases ask for their whole share at once: one hand-over, a 3/3/2 split', async (t) => {
+    // Given a run holding all eight leases
+    const store = new MemoryLeaseStore();
+    for (let i = 0; i < 8; i += 1) await store.createLease(`s${i}`, [], 'TRIM_HORIZON');
+    const handOvers: (readonly string[])[] = [];
+    const a = manager(store, 'a', undefined, handOvers);
+    const started = [a];
+    t.after(() => Promise.all(started.map((r) => r.manager.abandon())));
+    await a.manager.start();
+    await waitFor('a holds all eight', () => a.leases.all().length === 8, 10_000);
+
+    // When a second run joins
+    const b = manager(store, 'b');
+    started.push(b);
+    await b.manager.start();
+    await waitFor('an even split', () => a.leases.all().length === 4 && b.leases.all().length === 4, 20_000);
+    // Then the four leases it needed came in one hand-over (one checkpoint of a's), not one by one
+    assert.deepEqual(handOvers.map((h) => h.length), [4]);
+
+    // When a third run joins
+    const c = manager(store, 'c');
+    started.push(c);
+    await c.manager.start();
+    await waitFor('every run holds two or three', () => [a, b, c].every((r) => r.leases.all().length >= 2 && r.leases.all().length <= 3), 20_000);
+    // Then it stays there: no lease moves between runs whose counts differ by one
+    const settled = [a, b, c].map((r) => r.leases.all().length);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual([a, b, c].map((r) => r.leases.all().length), settled);
+    assert.deepEqual([...settled].sort(), [2, 3, 3]);
+    for (const r of [a, b, c]) await r.manager.close();
+    started.length = 0;
   });
 
   test('a run that stops renewing is fenced as dead, and its leases are taken', async () => {
