@@ -16,7 +16,9 @@
  *
  * Workers run the compiled CLI (dist/), as the container image does; the bench compiles it first.
  * Run: `npx tsx bench/scale-out.ts [--events 60000] [--workers 3] [--repeat 1] [--log-dir DIR]
- * [--cpu-prof DIR]`, or via `npm run bench`. `--log-dir` keeps every worker's log lines
+ * [--cpu-prof DIR] [--partition-template T]`, or via `npm run bench`. `--partition-template all/`
+ * writes one output partition instead of 94: the control that separates the cost of many
+ * partitions per worker from the cost of more workers. `--log-dir` keeps every worker's log lines
  * (`<stream>-<workers>-r<repetition>-<worker>.log`);
  * `--cpu-prof` writes a V8 CPU profile of every worker of the large rounds.
  */
@@ -56,6 +58,7 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
     CheckpointInterval: '60000',
     StatusInterval: '500',
     LeaseDuration: '10000',
+    ...(diagnostics.partitionTemplate !== undefined ? { OutputPartitionTemplate: diagnostics.partitionTemplate } : {}),
   };
   const wall = performance.now();
   const profile = diagnostics.cpuProfileDir !== undefined && stream === 'scale-large' ? ['--cpu-prof', '--cpu-prof-dir', join(diagnostics.cpuProfileDir, `workers-${n}-r${repetition}`)] : [];
@@ -86,6 +89,8 @@ async function runRound(local: { env: Record<string, string> }, stream: string, 
 interface Diagnostics {
   readonly logDir?: string;
   readonly cpuProfileDir?: string;
+  /** OutputPartitionTemplate of the workers (default: the processor's, 94 partitions here). */
+  readonly partitionTemplate?: string;
 }
 
 /** Runs the scale-out benchmark and prints its lines. */
@@ -97,10 +102,14 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   const log = options.log ?? ((line: string) => console.log(line));
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), count);
   const baseline = jsonParseBaseline(texts);
-  const diagnostics: Diagnostics = { ...(options.logDir ? { logDir: options.logDir } : {}), ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}) };
+  const diagnostics: Diagnostics = {
+    ...(options.logDir ? { logDir: options.logDir } : {}),
+    ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
+    ...(options.partitionTemplate ? { partitionTemplate: options.partitionTemplate } : {}),
+  };
   for (const dir of [options.logDir, options.cpuProfileDir]) if (dir !== undefined) mkdirSync(dir, { recursive: true });
   buildProcessor(log);
-  log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table${repeat > 1 ? `, ${repeat} repetitions (medians)` : ''}`);
+  log(`scale-out bench: ${small} and ${count} TripEvents on ${SHARDS}-shard streams, 1..${maxWorkers} processor processes sharing the lease table${repeat > 1 ? `, ${repeat} repetitions (medians)` : ''}${options.partitionTemplate !== undefined ? `, OutputPartitionTemplate=${options.partitionTemplate}` : ''}`);
   const local = await startLocal('scale-large', SHARDS, 'scale-output', 'scale-leases');
   const rounds: ScaleOutRound[] = [];
   try {
@@ -143,7 +152,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const logDir = stringFlag('--log-dir');
   const cpuProfileDir = stringFlag('--cpu-prof');
   const repeat = numberFlag('--repeat');
+  const partitionTemplate = stringFlag('--partition-template');
   await runScaleOutBench({
+    ...(partitionTemplate ? { partitionTemplate } : {}),
     ...(events ? { events } : {}),
     ...(workers ? { maxWorkers: workers } : {}),
     ...(repeat ? { repeat } : {}),
