@@ -64,6 +64,7 @@ export const PROPERTY_PATTERNS: Readonly<Partial<Record<PropertyName, { readonly
   InputKafkaTopic: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a Kafka topic name: letters, digits, ".", "_" or "-"' },
   OutputKafkaTopic: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a Kafka topic name: letters, digits, ".", "_" or "-"' },
   InputKafkaGroupId: { pattern: '^[A-Za-z0-9._-]{0,249}$', constraint: 'empty or a consumer group id: letters, digits, ".", "_" or "-"' },
+  OutputKafkaTransactionalIdPrefix: { pattern: '^[A-Za-z0-9._-]{0,200}$', constraint: 'empty (ApplicationName) or a prefix of transactional ids: up to 200 letters, digits, ".", "_" or "-"' },
   OutputElasticsearchEndpoint: {
     pattern: `^(https://${HOST}(:(443|${OPENSEARCH_HTTP_PORT}))?/?|http://${HOST}:${OPENSEARCH_HTTP_PORT}/?)?$`,
     constraint: `empty, https://host (port 443 or ${OPENSEARCH_HTTP_PORT}) or http://host:${OPENSEARCH_HTTP_PORT}`,

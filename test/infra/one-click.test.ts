@@ -192,6 +192,7 @@ describe('one-click template: the console form', () => {
     const refused = (params: Record<string, string>) => new Evaluator(oneClick, params).refusals();
     const cases: [Record<string, string>, RegExp][] = [
       [{ CheckpointInterval: '-5' }, /^CheckpointInterval/],
+      [{ OutputKafkaTransactionalIdPrefix: 'etl tx' }, /^OutputKafkaTransactionalIdPrefix/],
       [{ CheckpointInterval: '50' }, /^CheckpointInterval/],
       [{ CheckpointInterval: '1.5' }, /^CheckpointInterval/],
       [{ OutputRolloverSizeMb: '5001' }, /^OutputRolloverSizeMb/],
