@@ -2,7 +2,7 @@
  * The bounded file source (`InputFile`): the sample as JSON-lines files (one gzip'd) → S3 Parquet,
  * every event exactly once, and the processor exits 0 on its own once every file is checkpointed;
  * a processor killed with SIGKILL inside a checkpoint and started again still writes every event
- * once; an S3 prefix input; a bad line → one dead letter naming the file and line; configuration
+ * once; two processors split the files; an S3 prefix input; a bad line → one dead letter naming the file and line; configuration
  * errors exit 2 naming InputFile and the value.
  */
 import { after, before, describe, test } from 'node:test';
@@ -113,6 +113,22 @@ describe('file source (InputFile)', () => {
     assert.equal(second.code, 0, JSON.stringify(second.lines.slice(-5)));
     const stopped = lastOf(second, 'stopped') as { eventsIn: number };
     assert.ok(stopped.eventsIn < facts.rows, `the second run resumed: it read ${stopped.eventsIn} of ${facts.rows}`);
+    await assertExactlyOnce(bucket);
+  });
+
+  test('two processors on the same six files split them; each exits 0 once all are done, and every event is written once', async () => {
+    // Given six files and two processors of the same application started together
+    const input = await localInput(6);
+    const { bucket, table } = await resources();
+    const env = envFor(input, bucket, table, 'file-two');
+    const [a, b] = await Promise.all([startCliProcessor(env).exited, startCliProcessor(env).exited]);
+
+    // Then both exit 0, between them they read every event once, and both saw all six files done
+    assert.equal(a.code, 0, JSON.stringify(a.lines.slice(-5)));
+    assert.equal(b.code, 0, JSON.stringify(b.lines.slice(-5)));
+    const stopped = [a, b].map((exit) => lastOf(exit, 'stopped') as { eventsIn: number; input: { filesDone: number } });
+    assert.equal(stopped[0]!.eventsIn + stopped[1]!.eventsIn, facts.rows);
+    assert.deepEqual(stopped.map((s) => s.input.filesDone), [6, 6]);
     await assertExactlyOnce(bucket);
   });
 
