@@ -46,8 +46,10 @@ export interface FileSourceOptions {
   readonly timings: LeaseTimings;
   /** For an s3:// input. */
   readonly s3?: S3Client;
-  /** Lines per emitted batch. @default 1000 */
+  /** Most lines per emitted batch. @default 1000 */
   readonly batchLines?: number;
+  /** A batch is emitted once its lines hold this many bytes. @default 65536 */
+  readonly batchBytes?: number;
 }
 
 interface InputFile {
@@ -275,6 +277,8 @@ export class FileSource implements Source {
   async #read(file: InputFile, from: FilePosition, signal: AbortSignal): Promise<'ended' | 'stopped'> {
     const emit = this.#context!.emit;
     const max = this.#o.batchLines ?? 1000;
+    const maxBytes = this.#o.batchBytes ?? 65_536;
+    let batchBytes = 0;
     const raw = await file.open(from.bytes);
     const stream = file.kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
     const splitter = new LineSplitter(from);
@@ -285,6 +289,7 @@ export class FileSource implements Source {
     const flush = async (): Promise<void> => {
       const batch = { shard: file.id, records, position: formatFilePosition(last) };
       records = [];
+      batchBytes = 0;
       await emit(batch);
     };
     try {
@@ -301,8 +306,11 @@ export class FileSource implements Source {
         for (const line of splitter.push(bytes)) {
           this.#lines += 1;
           last = line.after;
-          if (!isBlank(line.data)) records.push({ data: line.data, origin: origin(line.number) });
-          if (records.length >= max) {
+          if (!isBlank(line.data)) {
+            records.push({ data: line.data, origin: origin(line.number) });
+            batchBytes += line.data.length;
+          }
+          if (records.length >= max || batchBytes >= maxBytes) {
             if (signal.aborted) return 'stopped';
             await flush();
           }
