@@ -3,8 +3,8 @@
  * into the same partitioned Snappy Parquet, by our processor and by a minimal Flink job of our own
  * (bench/peers/flink: Flink 1.19.2 with flink-connector-kinesis 4.3.0-1.19, checkpointing on,
  * parallelism 1, a local MiniCluster in one JVM), each in its own process, at two sizes (N/4 and
- * N). Plus Flink 2.3.0 reading the same events from a JSON-lines file (ours has no bounded file
- * source yet: that row is pending).
+ * N). Plus both reading the same events from a JSON-lines file: Flink 2.3.0's bounded FileSource
+ * and ours with InputFile (the bounded file source, to the local S3), each exiting on its own.
  *
  * Per engine: events per CPU-second of the whole process (the N round: start-up, JIT/GC threads and
  * the final checkpoint included) and in steady state (extra events per extra CPU-second from N/4
@@ -36,7 +36,7 @@ import { createLogger } from '../common/log.js';
 import { cacheRoot, findJava, runMaven, type JavaRequirement, type JavaRuntime } from '../local/java.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { jsonParseBaseline, loadStreams, runRound, startLocal, type Round } from './pipeline.js';
-import { buildProcessor } from './worker.js';
+import { buildProcessor, startWorker } from './worker.js';
 import { numberFlag } from './args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -125,6 +125,9 @@ export interface FlinkBenchResult {
   readonly flinkFile: EngineFigures;
   readonly oursVsFlinkKinesis: Comparison;
   readonly oursVsFlinkFile: Comparison;
+  /** Ours over the same JSON-lines file (InputFile), and its output against Flink's file job's. */
+  readonly oursFile: EngineFigures;
+  readonly oursFileVsFlinkFile: Comparison;
   readonly loadBefore: number;
   readonly loadAfter: number;
 }
@@ -185,6 +188,37 @@ async function runFlinkJob(java: JavaRuntime, module: string, mainClass: string,
   if (figures.records !== expect) throw new Error(`the Flink ${module} job decoded ${figures.records} records, expected ${expect}`);
   const { files, bytes } = await parquetFiles(output);
   return { events: expect, cpuSeconds: figures.cpuSeconds, wallSeconds, peakRssMiB: figures.peakRssMiB, files, bytes, dir: output };
+}
+
+/**
+ * Ours over a JSON-lines file (InputFile): the processor exits 0 by itself once the file is read
+ * and checkpointed; its output is downloaded into `dir`.
+ */
+async function runOursFile(env: Record<string, string>, input: string, count: number, checkpointIntervalMs: number): Promise<EngineRound> {
+  const prefix = `file-${count}/`;
+  const started = performance.now();
+  const worker = startWorker({
+    ...env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    LOG_LEVEL: 'info',
+    InputFile: input,
+    OutputBucket: BUCKET,
+    OutputPrefix: prefix,
+    CheckpointTable: 'bench-checkpoints',
+    ApplicationName: `bench-file-${count}`,
+    CheckpointInterval: String(checkpointIntervalMs),
+    StatusInterval: '1000',
+    LeaseDuration: '60000',
+    ParquetEncoder: 'parquet-wasm',
+  });
+  const code = await worker.exited;
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (code !== 0 || !worker.stopped) throw new Error(`ours over ${input} did not finish cleanly (exit ${code}):\n${worker.tail.join('\n')}`);
+  const written = worker.stopped.eventsOut.s3 ?? 0;
+  if (written !== count) throw new Error(`ours over ${input}: expected ${count} events written, got ${written}`);
+  const dir = join(WORK, `ours-file-${count}`);
+  const { files, bytes } = await downloadOurs(prefix, dir);
+  return { events: count, cpuSeconds: worker.stopped.cpuSeconds, wallSeconds, peakRssMiB: worker.stopped.peakRssMiB, files, bytes, dir };
 }
 
 /** Downloads our output objects under `prefix` into `dir` (the key below the prefix as the path); returns their bytes. */
@@ -265,6 +299,7 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
 
   const streams = { small: 'flink-small', large: 'flink-large' };
   const ours: EngineRound[] = [];
+  const oursFile: EngineRound[] = [];
   const kinesis: EngineRound[] = [];
   const local = await startLocal(streams.large, shards, BUCKET, 'bench-checkpoints');
   try {
@@ -279,6 +314,9 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
       const { files: objects, bytes } = await downloadOurs(`${stream}/`, dir);
       ours.push({ events: n, cpuSeconds: round.cpuSeconds, wallSeconds: round.wallSeconds, peakRssMiB: round.peakRssMiB, files: objects, bytes, dir });
     }
+
+    log('  ours (processor/cli.ts, InputFile JSON lines -> S3, exits on its own) ...');
+    for (const [input, n] of [[files.small, small], [files.large, count]] as const) oursFile.push(await runOursFile(local.env, input, n, interval));
 
     log('  Flink 1.19.2 + flink-connector-kinesis 4.3.0-1.19 (Kinesis -> local directory) ...');
     for (const [stream, n] of [[streams.small, small], [streams.large, count]] as const) {
@@ -321,6 +359,7 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
   log('  reading both outputs back (pyarrow) ...');
   const oursVsFlinkKinesis = await compareOutputs(ours[1]!.dir, kinesis[1]!.dir);
   const oursVsFlinkFile = await compareOutputs(ours[1]!.dir, file[1]!.dir);
+  const oursFileVsFlinkFile = await compareOutputs(oursFile[1]!.dir, file[1]!.dir);
 
   const result: FlinkBenchResult = {
     events: count,
@@ -328,6 +367,8 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
     ours: figures('ours, Kinesis -> Parquet (local S3)', ours[0]!, ours[1]!),
     flinkKinesis: figures('Flink 1.19.2, Kinesis -> Parquet (local dir)', kinesis[0]!, kinesis[1]!),
     flinkFile: figures('Flink 2.3.0, JSON-lines file -> Parquet', file[0]!, file[1]!),
+    oursFile: figures('ours, JSON-lines file -> Parquet (local S3)', oursFile[0]!, oursFile[1]!),
+    oursFileVsFlinkFile,
     oursVsFlinkKinesis,
     oursVsFlinkFile,
     loadBefore,
@@ -339,25 +380,28 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
   log(`  ${count} events (steady state: ${small} -> ${count}); per CPU-second of the engine's whole process; × = ratio to JSON.parse of the same lines`);
   log('  engine                                          whole ev/CPU-s    ×      steady ev/CPU-s    ×      wall s  peak RSS MiB  files  output bytes');
   log(`  JSON.parse (baseline, this process)             ${n(baseline)}   1.000`);
-  for (const f of [result.ours, result.flinkKinesis, result.flinkFile]) {
+  for (const f of [result.ours, result.flinkKinesis, result.oursFile, result.flinkFile]) {
     log(`  ${f.engine.padEnd(46)}  ${n(f.wholeEventsPerCpuSecond)}   ${x(f.wholeEventsPerCpuSecond)}  ${n(f.steadyEventsPerCpuSecond, 13)}   ${x(f.steadyEventsPerCpuSecond)}  ${f.wallSeconds.toFixed(1).padStart(7)}  ${n(f.peakRssMiB, 12)}  ${n(f.files, 5)}  ${n(f.bytes, 12)}`);
   }
-  log('  ours, JSON-lines file -> Parquet                pending: the processor has no bounded file source yet');
-  for (const [label, rounds] of [['ours', ours], ['Flink Kinesis', kinesis], ['Flink file', file]] as const) {
+  for (const [label, rounds] of [['ours', ours], ['Flink Kinesis', kinesis], ['ours file', oursFile], ['Flink file', file]] as const) {
     const extra = rounds[1]!.cpuSeconds - rounds[0]!.cpuSeconds;
     if (extra < STEADY_MIN_CPU_SECONDS) log(`  (${label}: steady state unreliable, the rounds differ by ${extra.toFixed(2)} s of CPU; use more --events)`);
   }
   const o = result.ours;
   const k = result.flinkKinesis;
   log(`  ours / Flink (Kinesis): whole ${(o.wholeEventsPerCpuSecond / k.wholeEventsPerCpuSecond).toFixed(2)}×, steady ${(o.steadyEventsPerCpuSecond / k.steadyEventsPerCpuSecond).toFixed(2)}×, wall ${(o.wallSeconds / k.wallSeconds).toFixed(2)}×, peak RSS ${(o.peakRssMiB / k.peakRssMiB).toFixed(2)}×, output bytes ${(o.bytes / k.bytes).toFixed(2)}×`);
-  for (const [label, rounds] of [['ours', ours], ['Flink Kinesis', kinesis], ['Flink file', file]] as const) {
+  for (const [label, rounds] of [['ours', ours], ['Flink Kinesis', kinesis], ['ours file', oursFile], ['Flink file', file]] as const) {
     for (const r of rounds) log(`  ${label.padEnd(13)} ${String(r.events).padStart(7)} events: CPU ${r.cpuSeconds.toFixed(2)} s over ${r.wallSeconds.toFixed(2)} s wall; peak RSS ${r.peakRssMiB} MiB; files ${r.files}; ${r.bytes} bytes`);
   }
   log(`  read back, ours vs Flink Kinesis: ${describeComparison(oursVsFlinkKinesis)}`);
   log(`  read back, ours vs Flink file:    ${describeComparison(oursVsFlinkFile)}`);
+  log(`  read back, ours file vs Flink file: ${describeComparison(oursFileVsFlinkFile)}`);
+  const of = result.oursFile;
+  const ff = result.flinkFile;
+  log(`  ours / Flink (file): whole ${(of.wholeEventsPerCpuSecond / ff.wholeEventsPerCpuSecond).toFixed(2)}×, steady ${(of.steadyEventsPerCpuSecond / ff.steadyEventsPerCpuSecond).toFixed(2)}×, wall ${(of.wallSeconds / ff.wallSeconds).toFixed(2)}×, peak RSS ${(of.peakRssMiB / ff.peakRssMiB).toFixed(2)}×`);
   log(`  load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`);
-  log(`  JSON ${JSON.stringify({ ...result, oursVsFlinkKinesis: { equal: oursVsFlinkKinesis.equal, mismatches: oursVsFlinkKinesis.mismatches }, oursVsFlinkFile: { equal: oursVsFlinkFile.equal, mismatches: oursVsFlinkFile.mismatches } })}`);
-  if (!oursVsFlinkKinesis.equal || !oursVsFlinkFile.equal) throw new Error('the outputs differ (see the read-back lines above)');
+  log(`  JSON ${JSON.stringify({ ...result, oursVsFlinkKinesis: { equal: oursVsFlinkKinesis.equal, mismatches: oursVsFlinkKinesis.mismatches }, oursVsFlinkFile: { equal: oursVsFlinkFile.equal, mismatches: oursVsFlinkFile.mismatches }, oursFileVsFlinkFile: { equal: oursFileVsFlinkFile.equal, mismatches: oursFileVsFlinkFile.mismatches } })}`);
+  if (!oursVsFlinkKinesis.equal || !oursVsFlinkFile.equal || !oursFileVsFlinkFile.equal) throw new Error('the outputs differ (see the read-back lines above)');
   return result;
 }
 

@@ -71,6 +71,7 @@ async function main(): Promise<number> {
     eventsRejected: stats.eventsRejected,
     eventsOut: stats.eventsOut,
     checkpoints: stats.checkpoints,
+    ...(stats.sourceProgress ? { input: stats.sourceProgress } : {}),
     cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   });

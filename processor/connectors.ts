@@ -20,6 +20,7 @@ import { kafkaSink } from './sinks/kafka/properties.js';
 import { kinesisSink } from './sinks/kinesis/properties.js';
 import { openSearchSink } from './sinks/opensearch/properties.js';
 import { s3Sink } from './sinks/s3/properties.js';
+import { fileSource } from './sources/file/properties.js';
 import { kafkaSource } from './sources/kafka/properties.js';
 import { kinesisSource } from './sources/kinesis/properties.js';
 import type { Source } from './sources/types.js';
@@ -27,7 +28,7 @@ import type { Source } from './sources/types.js';
 export type { ConnectorContext } from './connector.js';
 
 /** The sources, in catalogue order. Exactly one is configured in a run. */
-export const SOURCE_CONNECTORS = [kinesisSource, kafkaSource] as const;
+export const SOURCE_CONNECTORS = [kinesisSource, kafkaSource, fileSource] as const;
 
 /** The sinks, in catalogue order; the configured ones are built, pre-commit and commit in this order (the dead letters after them). */
 export const SINK_CONNECTORS = [s3Sink, openSearchSink, kinesisSink, kafkaSink, discardSink] as const;

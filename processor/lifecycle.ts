@@ -12,7 +12,7 @@ import type { DecodedEvent } from './formats/types.js';
 
 /** Where a record came from, for dead letters and logs. */
 export interface SourcePosition {
-  /** `kinesis` or `kafka`. */
+  /** `kinesis`, `kafka` or `file`. */
   readonly source: string;
   /** Stream or topic. */
   readonly stream: string;

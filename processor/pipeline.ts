@@ -36,6 +36,8 @@ export interface PipelineStats {
   /** Partitions this run owns now. */
   readonly ownedPartitions: number;
   readonly queuedBatches: number;
+  /** A bounded source's progress (files done, lines, bytes). */
+  readonly sourceProgress?: Readonly<Record<string, number>>;
 }
 
 /** A revocation waiting in the queue behind the batches read before it. */
@@ -95,6 +97,12 @@ export class Pipeline {
     };
     await this.#o.source.start(context);
     this.#done = this.#loop();
+    // A bounded source read to its end: stop as on a signal (final checkpoint, clean exit).
+    void this.#o.source.exhausted?.then(() => {
+      if (this.#stopping) return;
+      this.#o.log.info('the bounded input is read to its end: stopping');
+      this.stop().catch(() => undefined);
+    });
     this.#timer = setInterval(() => {
       this.#checkpointDue = true;
       this.#wakeLoop?.();
@@ -128,6 +136,7 @@ export class Pipeline {
       stalledShards: this.#o.source.stalledShards(),
       ownedPartitions: this.#positions.size,
       queuedBatches: this.#queue.length,
+      ...(this.#o.source.progress ? { sourceProgress: this.#o.source.progress() } : {}),
     };
   }
 

@@ -38,6 +38,7 @@ export class StatusReporter {
       ownedPartitions: stats.ownedPartitions,
       ...(stats.stalledShards.length > 0 ? { stalledShards: stats.stalledShards } : {}),
       checkpoints: stats.checkpoints,
+      ...(stats.sourceProgress ? { input: stats.sourceProgress } : {}),
       ...(stats.lastCheckpoint ? { lastCheckpointId: stats.lastCheckpoint.checkpointId } : {}),
       // Embedded metric format: the deltas since the last line, and the gauges.
       ApplicationName: this.#application,

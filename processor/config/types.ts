@@ -13,6 +13,7 @@ export type { KafkaCompression, KafkaDeliveryGuarantee, KafkaSinkConfig } from '
 export type { KinesisSinkConfig } from '../sinks/kinesis/properties.js';
 export type { OpenSearchSinkConfig } from '../sinks/opensearch/properties.js';
 export type { S3SinkConfig } from '../sinks/s3/properties.js';
+export type { FileSourceConfig } from '../sources/file/properties.js';
 export type { KafkaSourceConfig, KafkaStartingPosition } from '../sources/kafka/properties.js';
 export type { InitialPosition, KinesisSourceConfig } from '../sources/kinesis/properties.js';
 

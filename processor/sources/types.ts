@@ -62,6 +62,13 @@ export interface Source {
    * to their end, which the pipeline no longer tracks (the source releases them).
    */
   checkpointed(positions: ReadonlyMap<string, string>, finished: readonly string[]): Promise<void>;
+  /**
+   * A bounded source (files): resolves once every partition was read to its end and checkpointed,
+   * by any run. The pipeline then stops: final checkpoint, and the processor exits 0.
+   */
+  readonly exhausted?: Promise<void>;
+  /** A bounded source's progress for the status line (files done, lines, bytes). */
+  progress?(): Readonly<Record<string, number>>;
   /** The largest lag behind the tip over the partitions being read (ms). */
   millisBehindLatest(): number;
   /** Partitions being read now. */

@@ -127,7 +127,7 @@ describe('exactly one source', () => {
   test('neither set: says which properties to set', async () => {
     assert.equal(
       await onlyProblem(DISCARD),
-      'no source: set InputKinesisStream (a Kinesis stream name or ARN), or InputKafkaTopic and InputKafkaBootstrapServers (a Kafka topic); none of them is set',
+      'no source: set InputKinesisStream (a Kinesis stream name or ARN), or InputKafkaTopic and InputKafkaBootstrapServers (a Kafka topic), or InputFile (a local path or s3://bucket/prefix of JSON-lines files); none of them is set',
     );
   });
 
