@@ -20,7 +20,7 @@ export const NO_BUCKET = '-';
 
 /** Properties of {@link RuntimeProperties}. */
 export interface RuntimePropertiesProps {
-  /** The created stream: the value of InputKinesisStream when it, InputKafkaTopic and InputFile are empty. */
+  /** The created stream: the value of InputKinesisStream when it and InputKafkaTopic are empty. */
   readonly stream: kinesis.IStream;
   /** The created bucket: the value of OutputBucket when it is empty. */
   readonly bucket: s3.IBucket;
@@ -104,7 +104,7 @@ export class RuntimeProperties extends Construct {
    * definition so that a parameter change creates a new revision and rolls the service.
    */
   readonly version: string;
-  /** True when the processor reads the created stream (InputKinesisStream, InputKafkaTopic and InputFile empty). */
+  /** True when the processor reads the created stream (InputKinesisStream and InputKafkaTopic empty). */
   readonly useCreatedInputStream: CfnCondition;
   /** True when InputKinesisStream names another stream (same account and region). */
   readonly hasCustomInputStream: CfnCondition;
@@ -129,7 +129,10 @@ export class RuntimeProperties extends Construct {
 
   constructor(scope: Construct, id: string, props: RuntimePropertiesProps) {
     super(scope, id);
-    const fixed: Partial<Record<string, string>> = props.fixed ?? { HealthCheckPort: String(HEALTH_CHECK_PORT) };
+    // InputFile (the bounded file source) is for the command line: backfills and benchmarks. The
+    // stack runs the processor as a long-running ECS service, which would start a finished bounded
+    // job again and again, so the stack offers no InputFile parameter and passes it empty.
+    const fixed: Partial<Record<string, string>> = props.fixed ?? { HealthCheckPort: String(HEALTH_CHECK_PORT), InputFile: '' };
     for (const [name, value] of Object.entries(fixed)) {
       if (!(PROPERTY_NAMES as readonly string[]).includes(name)) {
         throw new Error(`RuntimeProperties: fixed names an unknown property '${name}' (known: ${PROPERTY_NAMES.join(', ')})`);
@@ -165,7 +168,7 @@ export class RuntimeProperties extends Construct {
     const isEmpty = (name: PropertyName) => Fn.conditionEquals(ref(name), '');
     const isSet = (name: PropertyName) => Fn.conditionNot(isEmpty(name));
 
-    this.useCreatedInputStream = condition('UseCreatedInputStream', Fn.conditionAnd(isEmpty('InputKinesisStream'), isEmpty('InputKafkaTopic'), isEmpty('InputFile')));
+    this.useCreatedInputStream = condition('UseCreatedInputStream', Fn.conditionAnd(isEmpty('InputKinesisStream'), isEmpty('InputKafkaTopic')));
     this.hasCustomInputStream = condition('HasCustomInputStream', isSet('InputKinesisStream'));
     const useCreatedBucket = condition('UseCreatedOutputBucket', isEmpty('OutputBucket'));
     const noBucket = condition('OutputBucketDisabled', Fn.conditionEquals(ref('OutputBucket'), NO_BUCKET));
@@ -179,7 +182,6 @@ export class RuntimeProperties extends Construct {
     };
     const setIn = (name: PropertyName) => Fn.conditionNot(Fn.conditionEquals(ref(name), ''));
     rule('OneSource', Fn.conditionNot(Fn.conditionAnd(setIn('InputKinesisStream'), setIn('InputKafkaTopic'))), 'Set InputKinesisStream or InputKafkaTopic, not both: the processor reads exactly one source.');
-    rule('OneSourceFile', Fn.conditionNot(Fn.conditionAnd(setIn('InputFile'), Fn.conditionOr(setIn('InputKinesisStream'), setIn('InputKafkaTopic')))), 'InputFile is a source of its own: leave InputKinesisStream and InputKafkaTopic empty with it.');
     for (const [topic, servers] of [['InputKafkaTopic', 'InputKafkaBootstrapServers'], ['OutputKafkaTopic', 'OutputKafkaBootstrapServers']] as const) {
       rule(`${topic}NeedsServers`, setIn(servers), `${topic} needs ${servers} (a Kafka topic needs both).`, setIn(topic));
       rule(`${servers}NeedTopic`, setIn(topic), `${servers} needs ${topic} (a Kafka topic needs both).`, setIn(servers));

@@ -203,11 +203,11 @@ describe('processor service', () => {
 });
 
 describe('runtime properties', () => {
-  test('one parameter per catalogue entry (HealthCheckPort fixed), described, default = catalogue default or empty', () => {
+  test('one parameter per catalogue entry (HealthCheckPort and InputFile fixed), described, default = catalogue default or empty', () => {
     for (const spec of PROPERTY_SPECS) {
       const p = json.Parameters[spec.name];
-      if (spec.name === 'HealthCheckPort') {
-        assert.equal(p, undefined, 'HealthCheckPort is fixed');
+      if (spec.name === 'HealthCheckPort' || spec.name === 'InputFile') {
+        assert.equal(p, undefined, `${spec.name} is fixed`);
         continue;
       }
       assert.ok(p, `parameter ${spec.name}`);
@@ -240,6 +240,7 @@ describe('runtime properties', () => {
     assert.equal(map.OutputBucket, `<${bucketId}>`);
     assert.equal(map.CheckpointTable, `<${tableId}>`);
     assert.equal(map.HealthCheckPort, '8080');
+    assert.equal(map.InputFile, '', 'the bounded file source is for the command line, not the service');
     assert.equal(map.OutputPrefix, 'parquet/');
     assert.equal(map.ParquetConversion, 'true');
     assert.equal(map.InputKafkaBootstrapServers, '');
@@ -260,7 +261,7 @@ describe('runtime properties', () => {
     const td = onlyResource<{ Properties: { ContainerDefinitions: { Environment: { Value: unknown }[] }[] } }>(json, 'AWS::ECS::TaskDefinition');
     const version = td.Properties.ContainerDefinitions[0]?.Environment[0]?.Value;
     const base = new Evaluator(json).value(version);
-    for (const spec of PROPERTY_SPECS.filter((s) => s.name !== 'HealthCheckPort')) {
+    for (const spec of PROPERTY_SPECS.filter((s) => s.name !== 'HealthCheckPort' && s.name !== 'InputFile')) {
       const changed = new Evaluator(json, { [spec.name]: spec.type === 'boolean' ? (spec.default === 'true' ? 'false' : 'true') : spec.type === 'enum' ? ((spec.values ?? []).find((v) => v !== spec.default) ?? '') : '7' }).value(version);
       assert.notEqual(changed, base, `changing ${spec.name} changes PROPERTIES_VERSION`);
     }
