@@ -23,6 +23,7 @@ import { LeaseManager, type LeaseTimings } from '../../checkpoint/lease-manager.
 import type { LeaseTable } from '../../checkpoint/lease-table.js';
 import { SHARD_END, type LeaseItem } from '../../checkpoint/types.js';
 import { SourceError } from '../errors.js';
+import { PartitionReaders, type PartitionReader } from '../partition-readers.js';
 import type { Source, SourceContext, SourceRecord } from '../types.js';
 import { FILE_START, formatFilePosition, isBlank, LineSplitter, parseFilePosition, type FilePosition } from './lines.js';
 
@@ -57,11 +58,6 @@ interface InputFile {
   readonly kind: 'plain' | 'gzip';
   /** Opens the file's raw bytes from a byte offset (plain files) or its start. */
   open(fromByte: number): Promise<Readable>;
-}
-
-interface Reader {
-  readonly abort: AbortController;
-  done: Promise<void>;
 }
 
 /** Lists the input's files (sorted), and the entries not read with the reason. */
@@ -139,7 +135,7 @@ export class FileSource implements Source {
   readonly failed: Promise<Error>;
   readonly exhausted: Promise<void>;
   readonly #o: FileSourceOptions;
-  readonly #readers = new Map<string, Reader>();
+  readonly #readers = new PartitionReaders<PartitionReader>();
   #files = new Map<string, InputFile>();
   #fail!: (error: Error) => void;
   #exhaust!: () => void;
@@ -209,8 +205,7 @@ export class FileSource implements Source {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#manager?.stopTaking();
-    for (const reader of this.#readers.values()) reader.abort.abort();
-    await Promise.all([...this.#readers.values()].map((r) => r.done));
+    await this.#readers.stop();
   }
 
   async close(): Promise<void> {
@@ -249,9 +244,7 @@ export class FileSource implements Source {
   }
 
   async #handOver(partitions: readonly string[]): Promise<void> {
-    const stopping = partitions.map((p) => this.#readers.get(p)).filter((r): r is Reader => r !== undefined);
-    for (const reader of stopping) reader.abort.abort();
-    await Promise.all(stopping.map((r) => r.done));
+    await this.#readers.stop(partitions);
     await this.#context!.revoked(partitions);
   }
 
@@ -260,18 +253,18 @@ export class FileSource implements Source {
     if (!from) return;
     this.#o.log.info('reading file', { file: file.id, fromLine: from.lines, fromByte: from.bytes });
     const abort = new AbortController();
-    const reader: Reader = { abort, done: Promise.resolve() };
+    const reader: PartitionReader = { abort, done: Promise.resolve() };
     reader.done = this.#read(file, from, abort.signal).then(
       (outcome) => {
-        this.#readers.delete(file.id);
+        this.#readers.remove(file.id);
         if (outcome === 'ended') this.#o.log.info('file read to its end; its lease is released after the next checkpoint', { file: file.id });
       },
       (error: unknown) => {
-        this.#readers.delete(file.id);
+        this.#readers.remove(file.id);
         if (!abort.signal.aborted) this.#fail(new SourceError(`reading ${file.id} failed`, { cause: error }));
       },
     );
-    this.#readers.set(file.id, reader);
+    this.#readers.add(file.id, reader);
   }
 
   async #read(file: InputFile, from: FilePosition, signal: AbortSignal): Promise<'ended' | 'stopped'> {

@@ -29,6 +29,7 @@ import type { LeaseTable } from '../../checkpoint/lease-table.js';
 import { SHARD_END, type LeaseItem } from '../../checkpoint/types.js';
 import type { EmitBatch, Source, SourceContext } from '../types.js';
 import { SourceError } from '../errors.js';
+import { PartitionReaders, type PartitionReader } from '../partition-readers.js';
 import { iteratorFor, startSentinel } from './positions.js';
 import { DEFAULT_SHARD_READ_LIMITS, readShard, type ShardReadLimits } from './shard-reader.js';
 
@@ -66,9 +67,7 @@ function arrivedFrom(emit: EmitBatch, fromMs: number): EmitBatch {
   return (batch) => emit({ ...batch, records: batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs) });
 }
 
-interface Reader {
-  readonly abort: AbortController;
-  readonly done: Promise<void>;
+interface Reader extends PartitionReader {
   lastProgress: number;
 }
 
@@ -79,7 +78,7 @@ export class KinesisSource implements Source {
   readonly #o: KinesisSourceOptions;
   readonly #client: KinesisClient;
   readonly #ownsClient: boolean;
-  readonly #readers = new Map<string, Reader>();
+  readonly #readers = new PartitionReaders<Reader>();
   readonly #lag = new Map<string, number>();
   #fail!: (error: Error) => void;
   #manager: LeaseManager | undefined;
@@ -140,8 +139,7 @@ export class KinesisSource implements Source {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#manager?.stopTaking();
-    for (const reader of this.#readers.values()) reader.abort.abort();
-    await Promise.all([...this.#readers.values()].map((r) => r.done));
+    await this.#readers.stop();
   }
 
   async close(): Promise<void> {
@@ -164,9 +162,7 @@ export class KinesisSource implements Source {
   }
 
   async #handOver(partitions: readonly string[]): Promise<void> {
-    const stopping = partitions.map((p) => this.#readers.get(p)).filter((r): r is Reader => r !== undefined);
-    for (const reader of stopping) reader.abort.abort();
-    await Promise.all(stopping.map((r) => r.done));
+    await this.#readers.stop(partitions);
     await this.#context!.revoked(partitions);
   }
 
@@ -216,17 +212,17 @@ export class KinesisSource implements Source {
     };
     const done = read().then(
       (outcome) => {
-        this.#readers.delete(shardId);
+        this.#readers.remove(shardId);
         this.#lag.delete(shardId);
         if (outcome === 'ended') log.info('shard ended; its lease is released after the next checkpoint', { shard: shardId });
       },
       (error: unknown) => {
-        this.#readers.delete(shardId);
+        this.#readers.remove(shardId);
         this.#lag.delete(shardId);
         if (!abort.signal.aborted) this.#fail(error instanceof Error ? error : new SourceError(String(error)));
       },
     );
-    this.#readers.set(shardId, Object.assign(reader, { done }));
+    this.#readers.add(shardId, Object.assign(reader, { done }));
   }
 
   /**
