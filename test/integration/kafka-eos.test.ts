@@ -23,10 +23,10 @@ import { createDecoder, loadSchema } from '../../processor/formats/index.js';
 import type { EventSchema } from '../../processor/formats/types.js';
 import type { SinkRecord } from '../../processor/lifecycle.js';
 import { KafkaSink } from '../../processor/sinks/kafka/kafka-sink.js';
-import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
-import { kafkaSkipReason, uniqueTopic, useKafka } from '../support/kafka.js';
-import { kafkaCaughtUp, kafkaWorkerEnv, openTransactionPartitions, readTopicIds, stableOffsets, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
-import { startServicesForTest, uniqueName, waitUntil as waitUntilShared } from '../support/local.js';
+import { startCliProcessor, tailLines, type CliProcessor } from '../support/cli-processor.js';
+import { kafkaSkipReason, uniqueTopic, useKafka, waitForBroker } from '../support/kafka.js';
+import { kafkaCaughtUp, kafkaWorkerEnv, openTransactionPartitions, idCounts, readTopicIds, stableOffsets, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
+import { startServicesForTest, uniqueName } from '../support/local.js';
 import { readLeases, readRuns, testClients } from '../support/scale-out.js';
 import { KILL_PHASES, runSoak } from '../support/soak.js';
 import { tripEvent } from '../support/scale-out.js';
@@ -34,25 +34,9 @@ import { tripEvent } from '../support/scale-out.js';
 const log = createLogger('test.kafka-eos', { level: 'warn' });
 const quiet = createLogger('test.kafka-eos.sink', { level: 'silent' });
 
-const waitUntil = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => waitUntilShared(what, condition, timeoutMs);
-
-function tail(lines: readonly LogLine[], n = 10): string {
-  return lines
-    .slice(-n)
-    .map((l) => JSON.stringify(l))
-    .join('\n');
-}
-
-/** How often each id was read. */
-function counts(ids: readonly number[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const id of ids) out.set(id, (out.get(id) ?? 0) + 1);
-  return out;
-}
-
 /** The ids read more than once, and the ids put but not read. */
 function exactlyOnce(read: readonly number[], put: readonly number[]): { duplicated: number[]; missing: number[]; unexpected: number[] } {
-  const c = counts(read);
+  const c = idCounts(read);
   const putSet = new Set(put);
   return {
     duplicated: [...c].filter(([, n]) => n > 1).map(([id]) => id),
@@ -140,7 +124,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
     // Then transaction 1 is visible once (committing it again changes nothing), 2 and 3 never are, and no transaction is open
     assert.equal(aborted, 2, 'transactions 2 and 3 of the dead run are aborted');
     assert.equal(await next.commit(persisted, 1, true), 10, 'committing again is accepted');
-    await waitUntil('no open transaction on the topic', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
+    await waitForBroker('no open transaction on the topic', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
     const read = await readTopicIds(kafka, topic);
     assert.deepEqual(
       [...read].sort((a, b) => a - b),
@@ -163,7 +147,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
 
     const next = await startSink(config, 'run-d');
     assert.equal(await next.abortLeftovers('run-c', []), 1);
-    await waitUntil('no open transaction on the topic', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
+    await waitForBroker('no open transaction on the topic', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
     assert.deepEqual(await readTopicIds(kafka, topic), [], 'an aborted transaction is never visible to read_committed');
     // The dead run's transaction cannot be committed any more: its epoch is fenced.
     assert.equal(await next.commit(unpersisted, 1, true), 0);
@@ -183,7 +167,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
     await sink.write(records([200, 201]));
     const pending = await sink.preCommit();
     assert.ok(pending);
-    await waitUntil('the broker aborted the timed-out transaction', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
+    await waitForBroker('the broker aborted the timed-out transaction', async () => (await openTransactionPartitions(kafka, topic)).length === 0, 30_000);
     assert.equal(await sink.commit(pending, 1, false), 0, 'nothing became visible');
     assert.equal(sink.lostTransactions, 1);
     const line = errors.map((l) => JSON.parse(l) as { msg: string; transactionalId?: string }).find((l) => l.msg.startsWith('DATA LOSS'));
@@ -214,7 +198,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) {
       const exit = await w.exited;
-      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tail(exit.lines)}`);
+      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tailLines(exit.lines)}`);
     }
   }
 
@@ -239,7 +223,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
         for (let attempt = 1; attempt <= 5 && open.length === 0; attempt += 1) {
           const victim = start(env({ ETL_FAULT_KILL_AFTER_PHASE: `${phase}:${attempt}` }));
           const exit = await victim.exited;
-          assert.equal(exit.signal, 'SIGKILL', `the hook killed it:\n${tail(exit.lines)}`);
+          assert.equal(exit.signal, 'SIGKILL', `the hook killed it:\n${tailLines(exit.lines)}`);
           open = await openTransactionPartitions(kafka, r.output);
         }
         assert.ok(open.length > 0, 'its transaction is open: readers are held back');
@@ -247,8 +231,8 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
         const next = start(env());
         await producer.put(Array.from({ length: 100 }, (_, i) => 300 + i));
         const ends = await topicEnds(kafka, r.input);
-        await waitUntil('every input partition checkpointed at its end, and the dead run cleaned up', async () => {
-          if (next.hasExited()) throw new Error(`the next run exited:\n${tail(next.lines)}`);
+        await waitForBroker('every input partition checkpointed at its end, and the dead run cleaned up', async () => {
+          if (next.hasExited()) throw new Error(`the next run exited:\n${tailLines(next.lines)}`);
           if (!kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends)) return false;
           return (await readRuns(clients.dynamo, r.table, r.application)).every((run) => run === next.runId());
         });
@@ -302,7 +286,7 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
           const slot = slots[i]!;
           if (!slot.worker.hasExited()) continue;
           const exit = await slot.worker.exited;
-          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tail(exit.lines)}`);
+          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tailLines(exit.lines)}`);
           if (slot.hook) {
             kills += 1;
             phaseKills[slot.hook]! += 1;
@@ -324,8 +308,8 @@ describe('exactly-once Kafka sink: transactions tied to the checkpoint, read bac
       producing = false;
       await loop;
       const ends = await topicEnds(kafka, r.input);
-      await waitUntil('every input partition checkpointed at its end, and every dead run cleaned up', async () => {
-        for (const s of slots) if (s.worker.hasExited()) throw new Error(`a worker exited early:\n${tail(s.worker.lines)}`);
+      await waitForBroker('every input partition checkpointed at its end, and every dead run cleaned up', async () => {
+        for (const s of slots) if (s.worker.hasExited()) throw new Error(`a worker exited early:\n${tailLines(s.worker.lines)}`);
         if (!kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends)) return false;
         const live = new Set(slots.map((s) => s.worker.runId()));
         return (await readRuns(clients.dynamo, r.table, r.application)).every((run) => live.has(run));

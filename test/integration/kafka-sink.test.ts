@@ -13,31 +13,14 @@ import type { Kafka } from 'kafkajs';
 import { createKafkaClient } from '../../common/kafka/client.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
-import { kafkaSkipReason, uniqueTopic, useKafka } from '../support/kafka.js';
-import { kafkaCaughtUp, kafkaWorkerEnv, readTopicIds, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
-import { createPipelineResources, startServicesForTest, uniqueName, waitUntil as waitUntilShared } from '../support/local.js';
+import { startCliProcessor, tailLines, type CliProcessor } from '../support/cli-processor.js';
+import { kafkaSkipReason, uniqueTopic, useKafka, waitForBroker } from '../support/kafka.js';
+import { kafkaCaughtUp, kafkaWorkerEnv, idCounts, readTopicIds, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
+import { createPipelineResources, startServicesForTest, uniqueName } from '../support/local.js';
 import { caughtUp, Producer, readLeases, testClients, workerEnv } from '../support/scale-out.js';
 import { KILL_PHASES } from '../support/soak.js';
 
 const log = createLogger('test.kafka-sink', { level: 'warn' });
-
-/** The shared poll, with the longer wait a broker round needs. */
-const waitUntil = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => waitUntilShared(what, condition, timeoutMs);
-
-function tail(lines: readonly LogLine[], n = 10): string {
-  return lines
-    .slice(-n)
-    .map((l) => JSON.stringify(l))
-    .join('\n');
-}
-
-/** How often each id was read. */
-function counts(ids: readonly number[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const id of ids) out.set(id, (out.get(id) ?? 0) + 1);
-  return out;
-}
 
 describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read back with read_committed', { skip: kafkaSkipReason() }, () => {
   const broker = useKafka();
@@ -68,7 +51,7 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) {
       const exit = await w.exited;
-      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tail(exit.lines)}`);
+      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tailLines(exit.lines)}`);
     }
   }
 
@@ -90,8 +73,8 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
 
   async function drainKafka(r: { input: string; table: string; application: string }, workers: readonly CliProcessor[]): Promise<void> {
     const ends = await topicEnds(kafka, r.input);
-    await waitUntil('every input partition checkpointed at its end', async () => {
-      for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tail(w.lines)}`);
+    await waitForBroker('every input partition checkpointed at its end', async () => {
+      for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tailLines(w.lines)}`);
       return kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends);
     });
   }
@@ -133,7 +116,7 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
           const slot = slots[i]!;
           if (!slot.worker.hasExited()) continue;
           const exit = await slot.worker.exited;
-          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tail(exit.lines)}`);
+          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tailLines(exit.lines)}`);
           if (slot.armed) kills += 1;
           const armed = restarts % 2 === 1;
           const hook = `${KILL_PHASES[Math.floor(restarts / 2) % KILL_PHASES.length]}:2`;
@@ -158,7 +141,7 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
       producing = false;
       await loop.catch(() => undefined);
     }
-    const read = counts(await readTopicIds(kafka, r.output));
+    const read = idCounts(await readTopicIds(kafka, r.output));
     const missing = r.producer.ids.filter((id) => !read.has(id));
     const duplicated = [...read.values()].filter((n) => n > 1).length;
     log.warn('Kafka → Kafka after kill -9 cycles', { kills, events: r.producer.ids.length, duplicated });
@@ -176,7 +159,7 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
     const producer = new Producer(clients.kinesis, resources.stream);
     await producer.put(Array.from({ length: 300 }, (_, i) => i));
     const first = start(env);
-    await waitUntil('the first 300 checkpointed', async () => caughtUp(await readLeases(clients.dynamo, resources.table, resources.application), producer.lastSequence));
+    await waitForBroker('the first 300 checkpointed', async () => caughtUp(await readLeases(clients.dynamo, resources.table, resources.application), producer.lastSequence));
     await stopAll([first]);
     const once = await readTopicIds(kafka, output);
     assert.equal(once.length, 300, 'one record per event without crashes');
@@ -184,14 +167,14 @@ describe('Kafka sink, AT_LEAST_ONCE: key the trip id, value the event JSON, read
 
     const victim = start(env);
     await producer.put(Array.from({ length: 300 }, (_, i) => 300 + i));
-    await waitUntil('the victim checkpointed', async () => Number(victim.status()?.checkpoints ?? 0) >= 1);
+    await waitForBroker('the victim checkpointed', async () => Number(victim.status()?.checkpoints ?? 0) >= 1);
     victim.kill('SIGKILL');
     await victim.exited;
     await producer.put(Array.from({ length: 100 }, (_, i) => 600 + i));
     const survivor = start(env);
-    await waitUntil('everything checkpointed', async () => caughtUp(await readLeases(clients.dynamo, resources.table, resources.application), producer.lastSequence));
+    await waitForBroker('everything checkpointed', async () => caughtUp(await readLeases(clients.dynamo, resources.table, resources.application), producer.lastSequence));
     await stopAll([survivor]);
-    const read = counts(await readTopicIds(kafka, output));
+    const read = idCounts(await readTopicIds(kafka, output));
     assert.deepEqual(producer.ids.filter((id) => !read.has(id)), [], 'no event lost');
   });
 });

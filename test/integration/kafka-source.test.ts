@@ -12,26 +12,15 @@ import type { Kafka } from 'kafkajs';
 import { createKafkaClient } from '../../common/kafka/client.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
+import { startCliProcessor, tailLines, type CliProcessor } from '../support/cli-processor.js';
 import { KAFKA_CONSOLE_PRODUCER } from '../../local/kafka.js';
-import { kafkaSkipReason, uniqueTopic, useKafka } from '../support/kafka.js';
+import { kafkaSkipReason, uniqueTopic, useKafka, waitForBroker } from '../support/kafka.js';
 import { kafkaCaughtUp, kafkaWorkerEnv, topicEnds, TopicProducer } from '../support/kafka-pipeline.js';
-import { startServicesForTest, uniqueName, waitUntil as waitUntilShared } from '../support/local.js';
+import { startServicesForTest, uniqueName } from '../support/local.js';
 import { checkOutput, tripEvent, leasesPerOwner, openUploads, readLeases, readRuns, testClients, uncommittedRecords } from '../support/scale-out.js';
 import { KILL_PHASES, random } from '../support/soak.js';
 
 const log = createLogger('test.kafka-source', { level: 'warn' });
-
-/** The shared poll, with the longer wait a broker round needs. */
-const waitUntil = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => waitUntilShared(what, condition, timeoutMs);
-
-function tail(lines: readonly LogLine[], n = 10): string {
-  return lines
-    .slice(-n)
-    .map((l) => JSON.stringify(l))
-    .join('\n');
-}
-
 
 describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip: kafkaSkipReason() }, () => {
   const broker = useKafka();
@@ -71,20 +60,20 @@ describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip:
   async function drainAndStop(r: { topic: string; table: string; application: string }, workers: readonly CliProcessor[]): Promise<void> {
     const ends = await topicEnds(kafka, r.topic);
     try {
-      await waitUntil('every partition checkpointed at its end offset', async () => {
-        for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tail(w.lines)}`);
+      await waitForBroker('every partition checkpointed at its end offset', async () => {
+        for (const w of workers) if (w.hasExited()) throw new Error(`a worker exited early:\n${tailLines(w.lines)}`);
         return kafkaCaughtUp(await readLeases(clients.dynamo, r.table, r.application), ends);
       });
     } catch (error) {
       // Say where each partition stands and what the workers said last.
       const leases = (await readLeases(clients.dynamo, r.table, r.application)).map((l) => `${l.shard} owner ${l.owner} checkpoint ${l.checkpoint}`);
       const state = `ends ${JSON.stringify(Object.fromEntries([...ends].map(([p, e]) => [p, String(e)])))}\nleases:\n${leases.join('\n')}`;
-      throw new Error(`${(error as Error).message}\n${state}\n${workers.map((w) => tail(w.lines, 40)).join('\n---\n')}`, { cause: error });
+      throw new Error(`${(error as Error).message}\n${state}\n${workers.map((w) => tailLines(w.lines, 40)).join('\n---\n')}`, { cause: error });
     }
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) {
       const exit = await w.exited;
-      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tail(exit.lines)}`);
+      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tailLines(exit.lines)}`);
     }
   }
 
@@ -136,16 +125,16 @@ describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip:
     await produce(200);
     const a = start(r.env());
     const b = start(r.env());
-    await waitUntil('both workers own partitions', async () => {
+    await waitForBroker('both workers own partitions', async () => {
       await produce(20);
       const owners = leasesPerOwner(await readLeases(clients.dynamo, r.table, r.application));
       return a.runId() !== undefined && b.runId() !== undefined && (owners.get(a.runId()!) ?? 0) === 2 && (owners.get(b.runId()!) ?? 0) === 2;
     });
-    await waitUntil('the victim checkpointed', async () => Number(a.status()?.checkpoints ?? 0) >= 2);
+    await waitForBroker('the victim checkpointed', async () => Number(a.status()?.checkpoints ?? 0) >= 2);
     a.kill('SIGKILL');
     await a.exited;
     await produce(200);
-    await waitUntil('the survivor owns every partition', async () => {
+    await waitForBroker('the survivor owns every partition', async () => {
       await produce(10);
       return (leasesPerOwner(await readLeases(clients.dynamo, r.table, r.application)).get(b.runId()!) ?? 0) === 4;
     });
@@ -209,7 +198,7 @@ describe('Kafka source: a consumer group into S3 Parquet, exactly once', { skip:
           const slot = slots[i]!;
           if (!slot.worker.hasExited()) continue;
           const exit = await slot.worker.exited;
-          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tail(exit.lines)}`);
+          assert.equal(exit.signal, 'SIGKILL', `a worker only ends by a kill here:\n${tailLines(exit.lines)}`);
           if (slot.armed) {
             kills += 1;
             phaseKills += 1;

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, SplitShardCommand, type Shard } from '@aws-sdk/client-kinesis';
 import type { LocalServices } from '../../local/services.js';
-import { startCliProcessor, type CliProcessor, type LogLine } from '../support/cli-processor.js';
+import { startCliProcessor, tailLines, type CliProcessor } from '../support/cli-processor.js';
 import { createPipelineResources, startServicesForTest, uniqueName, waitUntil } from '../support/local.js';
 import {
   caughtUp,
@@ -57,13 +57,6 @@ function runIdOf(worker: CliProcessor): string {
   return id;
 }
 
-/** The last log line's text of a worker, for failure messages. */
-function tail(lines: readonly LogLine[], n = 8): string {
-  return lines
-    .slice(-n)
-    .map((l) => JSON.stringify(l))
-    .join('\n');
-}
 
 describe('scale-out: several processors on one stream', () => {
   let services: LocalServices;
@@ -102,7 +95,7 @@ describe('scale-out: several processors on one stream', () => {
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) {
       const exit = await w.exited;
-      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tail(exit.lines)}`);
+      assert.equal(exit.code, 0, `a worker stopped with SIGTERM exits 0:\n${tailLines(exit.lines, 8)}`);
     }
   }
 

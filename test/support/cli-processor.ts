@@ -12,6 +12,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** One parsed log line (a line that is not JSON is kept as `{ text }`). */
 export type LogLine = Record<string, unknown>;
 
+/** A worker's last `n` log lines, one JSON text each, for failure messages. */
+export function tailLines(lines: readonly LogLine[], n = 10): string {
+  return lines
+    .slice(-n)
+    .map((l) => JSON.stringify(l))
+    .join('\n');
+}
+
 /** How a CLI process ended. */
 export interface CliExit {
   readonly code: number | null;

@@ -151,3 +151,10 @@ export async function stableOffsets(kafka: Kafka, topic: string): Promise<Map<st
 export async function openTransactionPartitions(kafka: Kafka, topic: string): Promise<string[]> {
   return [...(await stableOffsets(kafka, topic))].filter(([, o]) => o.stable < o.high).map(([p, o]) => `${p} (stable ${o.stable}, high ${o.high})`);
 }
+
+/** How often each id was read. */
+export function idCounts(ids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const id of ids) out.set(id, (out.get(id) ?? 0) + 1);
+  return out;
+}

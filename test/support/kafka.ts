@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import { KAFKA_JAVA, startKafka, type LocalKafka, type LocalKafkaOptions } from '../../local/kafka.js';
-import { uniqueName } from './local.js';
+import { uniqueName, waitUntil } from './local.js';
 import { javaServicesSkipReason } from './java-services.js';
 
 /** The skip reason for a `describe` that needs Kafka (false when it can run). */
@@ -33,4 +33,9 @@ export function useKafka(options: LocalKafkaOptions = {}): { get(): LocalKafka }
       return broker;
     },
   };
+}
+
+/** The shared poll (`waitUntil`), with the longer default wait a round through the broker needs. */
+export function waitForBroker(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs);
 }
