@@ -22,19 +22,17 @@
  * `npm run bench -- --flink`. Needs Java 17 and Maven (the peer is built from Maven Central into
  * ~/.cache/streaming-etl/maven-repository on the first run, about 320 MB).
  */
-import { spawn, execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { baseClientConfig, s3ForcePathStyle } from '../common/aws.js';
 import { createLogger } from '../common/log.js';
 import { cacheRoot, findJava, runMaven, type JavaRequirement, type JavaRuntime } from '../local/java.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
+import { compareOutputs, describeComparison, downloadObjects, type Comparison } from './read-back.js';
 import { jsonParseBaseline, loadStreams, runRound, startLocal, type Round } from './pipeline.js';
 import { buildProcessor, startWorker } from './worker.js';
 import { numberFlag } from './args.js';
@@ -44,7 +42,6 @@ const SAMPLE = join(ROOT, 'data/nyc-tlc/yellow_tripdata_2018-01_sample.csv');
 const SCHEMA = join(ROOT, 'processor/formats/schemas/trip-event.json');
 const PEER = join(ROOT, 'bench/peers/flink');
 const WORK = join(ROOT, '.cache/bench-flink');
-const PYTHON = join(ROOT, '.cache/venv/bin/python');
 const BUCKET = 'bench-output';
 
 /** The Java both Flink jobs are built and run with (Flink 1.19 supports 11 and 17; 2.3 supports 17 and 21). */
@@ -90,19 +87,6 @@ export interface EngineRound {
   readonly bytes: number;
   /** Local directory of its Parquet output. */
   readonly dir: string;
-}
-
-/** What scripts/compare-parquet.py reports. */
-export interface Comparison {
-  readonly left: { files: number; bytes: number; rows: number; distinctKeys: number; schema: Record<string, string> };
-  readonly right: { files: number; bytes: number; rows: number; distinctKeys: number; schema: Record<string, string> };
-  readonly columnsOnlyLeft: string[];
-  readonly columnsOnlyRight: string[];
-  readonly typeDifferences: Record<string, [string, string]>;
-  readonly compared: number;
-  readonly mismatches: number;
-  readonly firstMismatches: unknown[];
-  readonly equal: boolean;
 }
 
 /** One engine's line of the table. */
@@ -221,37 +205,9 @@ async function runOursFile(env: Record<string, string>, input: string, count: nu
   return { events: count, cpuSeconds: worker.stopped.cpuSeconds, wallSeconds, peakRssMiB: worker.stopped.peakRssMiB, files, bytes, dir };
 }
 
-/** Downloads our output objects under `prefix` into `dir` (the key below the prefix as the path); returns their bytes. */
-async function downloadOurs(prefix: string, dir: string): Promise<{ files: number; bytes: number }> {
-  const s3 = new S3Client({ ...baseClientConfig(), forcePathStyle: s3ForcePathStyle() });
-  let files = 0;
-  let bytes = 0;
-  try {
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-      for (const object of page.Contents ?? []) {
-        const key = object.Key!;
-        const body = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
-        const path = join(dir, key.slice(prefix.length));
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, body);
-        files += 1;
-        bytes += body.length;
-      }
-      token = page.NextContinuationToken;
-    } while (token);
-  } finally {
-    s3.destroy();
-  }
-  return { files, bytes };
-}
-
-/** Compares two output directories row for row (scripts/compare-parquet.py in .cache/venv). */
-export async function compareOutputs(left: string, right: string): Promise<Comparison> {
-  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run "bash scripts/python-env.sh"`);
-  const { stdout } = await promisify(execFile)(PYTHON, [join(ROOT, 'scripts/compare-parquet.py'), '--key', 'trip_id', left, right], { maxBuffer: 64 * 1024 * 1024 });
-  return JSON.parse(stdout) as Comparison;
+/** Downloads our output objects under `prefix` into `dir`. */
+function downloadOurs(prefix: string, dir: string): Promise<{ files: number; bytes: number }> {
+  return downloadObjects(BUCKET, prefix, dir);
 }
 
 function figures(engine: string, small: EngineRound, large: EngineRound): EngineFigures {
@@ -264,13 +220,6 @@ function figures(engine: string, small: EngineRound, large: EngineRound): Engine
     files: large.files,
     bytes: large.bytes,
   };
-}
-
-function describeComparison(c: Comparison): string {
-  const rows = `${c.left.rows} vs ${c.right.rows} rows, ${c.mismatches} differing values over ${c.compared} rows (partition included)`;
-  const columns = c.columnsOnlyLeft.length || c.columnsOnlyRight.length ? `; columns only in ours ${JSON.stringify(c.columnsOnlyLeft)}, only in Flink's ${JSON.stringify(c.columnsOnlyRight)}` : '';
-  const types = Object.keys(c.typeDifferences).length ? `; Arrow types differ (ours, Flink's): ${JSON.stringify(c.typeDifferences)}` : '; same Arrow types';
-  return `${c.equal ? 'EQUAL' : 'DIFFERENT'}: ${rows}${columns}${types}${c.firstMismatches.length ? `; first: ${JSON.stringify(c.firstMismatches.slice(0, 3))}` : ''}`;
 }
 
 /**
@@ -393,9 +342,9 @@ export async function runFlinkBench(options: FlinkBenchOptions = {}): Promise<Fl
   for (const [label, rounds] of [['ours', ours], ['Flink Kinesis', kinesis], ['ours file', oursFile], ['Flink file', file]] as const) {
     for (const r of rounds) log(`  ${label.padEnd(13)} ${String(r.events).padStart(7)} events: CPU ${r.cpuSeconds.toFixed(2)} s over ${r.wallSeconds.toFixed(2)} s wall; peak RSS ${r.peakRssMiB} MiB; files ${r.files}; ${r.bytes} bytes`);
   }
-  log(`  read back, ours vs Flink Kinesis: ${describeComparison(oursVsFlinkKinesis)}`);
-  log(`  read back, ours vs Flink file:    ${describeComparison(oursVsFlinkFile)}`);
-  log(`  read back, ours file vs Flink file: ${describeComparison(oursFileVsFlinkFile)}`);
+  log(`  read back, ours vs Flink Kinesis: ${describeComparison(oursVsFlinkKinesis, 'ours', "Flink's")}`);
+  log(`  read back, ours vs Flink file:    ${describeComparison(oursVsFlinkFile, 'ours', "Flink's")}`);
+  log(`  read back, ours file vs Flink file: ${describeComparison(oursFileVsFlinkFile, 'ours', "Flink's")}`);
   const of = result.oursFile;
   const ff = result.flinkFile;
   log(`  ours / Flink (file): whole ${(of.wholeEventsPerCpuSecond / ff.wholeEventsPerCpuSecond).toFixed(2)}×, steady ${(of.steadyEventsPerCpuSecond / ff.steadyEventsPerCpuSecond).toFixed(2)}×, wall ${(of.wallSeconds / ff.wallSeconds).toFixed(2)}×, peak RSS ${(of.peakRssMiB / ff.peakRssMiB).toFixed(2)}×`);

@@ -7,11 +7,22 @@
  * caveat (it waits on kinesalite and s3rver).
  *
  * Run: `npx tsx bench/pipeline.ts [--events 100000] [--shards 2] [--checkpoint-interval MS]
- * [--partition-template T] [--cpu-prof DIR]`, or via `npm run bench`. `--partition-template all/`
- * writes one file per checkpoint instead of 94: the difference in CPU is the per-file cost.
+ * [--partition-template T] [--cpu-prof DIR] [--no-read-back]`, or via `npm run bench`.
+ * `--partition-template all/` writes one file per checkpoint instead of 94: the difference in CPU
+ * is the per-file cost. `--events 1000000` measures at 250k and 1M events.
+ *
+ * The N round's output is read back and compared row for row, partition directory included, with
+ * what an independent oracle (scripts/expected-output.py, pyarrow only) computes from the same
+ * events; the bench fails if they differ (`--no-read-back` skips it, e.g. without the venv).
+ *
+ * It also prints the 16-shard figure of issue 11: the event bytes one CPU-second of the processor
+ * handles in steady state against the full read rate of a 16-shard stream (2 MiB/s per shard,
+ * 32 MiB/s), i.e. whether one task with 1 vCPU keeps up with it.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
@@ -20,10 +31,17 @@ import { baseClientConfig } from '../common/aws.js';
 import { PutRecordsWriter } from '../common/kinesis/index.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
+import { compareOutputs, describeComparison, downloadObjects, writeExpectedOutput } from './read-back.js';
 import { buildProcessor, startWorker } from './worker.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const LAUNCH_LOCAL = fileURLToPath(new URL('../scripts/launch/etl-local.mjs', import.meta.url));
+const WORK = fileURLToPath(new URL('../.cache/bench-pipeline', import.meta.url));
+
+/** The full read rate of one Kinesis shard: 2 MiB/s of record data (GetRecords). */
+const SHARD_READ_BYTES_PER_SECOND = 2 * 1024 * 1024;
+/** The stream one task with 1 vCPU must keep up with (issue 11). */
+const TARGET_SHARDS = 16;
 
 /** Below this CPU difference between the rounds, the steady-state figure is noise. */
 const STEADY_MIN_CPU_SECONDS = 1;
@@ -42,6 +60,8 @@ export interface PipelineBenchOptions {
   readonly partitionTemplate?: string;
   /** Write a V8 CPU profile of the N-event processor process into this directory. */
   readonly cpuProfileDir?: string;
+  /** Read the N round's output back and compare it with the oracle's. @default true */
+  readonly readBack?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -58,6 +78,12 @@ export interface PipelineBenchResult {
   readonly peakRssMiB: number;
   /** Objects written by the N round. */
   readonly files: number;
+  /** Mean bytes of one event's record data. */
+  readonly bytesPerEvent: number;
+  /** Steady-state record bytes per CPU-second over the full read rate of a 16-shard stream (≥ 1: one vCPU keeps up). */
+  readonly sixteenShardRatio: number;
+  /** Rows read back and found equal to the oracle's (0 when not read back). */
+  readonly rowsReadBack: number;
 }
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
@@ -196,6 +222,24 @@ export async function runRound(env: Record<string, string>, stream: string, coun
 }
 
 /**
+ * Reads the N round's output (under `prefix` of the bench bucket) back and compares it row for row
+ * with the oracle's output for the same events; throws when they differ. Returns the rows compared.
+ */
+async function readBack(texts: readonly string[], prefix: string, partitionTemplate: string | undefined, log: (line: string) => void): Promise<number> {
+  await rm(WORK, { recursive: true, force: true });
+  const template = partitionTemplate === undefined || partitionTemplate === '' ? 'default' : partitionTemplate;
+  log(`  reading the output back (${texts.length} rows) and comparing it with scripts/expected-output.py's ...`);
+  await writeExpectedOutput(texts, template, join(WORK, 'expected'));
+  await downloadObjects('bench-output', prefix, join(WORK, 'ours'));
+  const comparison = await compareOutputs(join(WORK, 'expected'), join(WORK, 'ours'));
+  const line = describeComparison(comparison, 'expected', 'ours');
+  if (!comparison.equal) throw new Error(`the processor's output differs from the expected output: ${line}`);
+  log(`  read back: ${line}`);
+  await rm(WORK, { recursive: true, force: true });
+  return comparison.compared;
+}
+
+/**
  * Runs the pipeline benchmark and prints its lines. The processor runs in its own process
  * (processor/cli.ts), once over a stream of N/4 events and once over N: whole-process figures come
  * from the N round (start-up and the final checkpoint included), steady state from the difference
@@ -222,6 +266,9 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
     const b = await runRound(local.env, 'bench-large', count, options, profile);
     const whole = count / b.cpuSeconds;
     const steady = (b.events - a.events) / Math.max(0.01, b.cpuSeconds - a.cpuSeconds);
+    const bytesPerEvent = texts.reduce((sum, t) => sum + Buffer.byteLength(t), 0) / texts.length;
+    const needEventsPerSecond = (TARGET_SHARDS * SHARD_READ_BYTES_PER_SECOND) / bytesPerEvent;
+    const rowsReadBack = options.readBack === false ? 0 : await readBack(texts, 'bench-large/', options.partitionTemplate, log);
     const result: PipelineBenchResult = {
       events: count,
       baselineEventsPerCpuSecond: Math.round(baseline),
@@ -232,6 +279,9 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
       steadyRatioToBaseline: steady / baseline,
       peakRssMiB: b.peakRssMiB,
       files: b.files,
+      bytesPerEvent: Math.round(bytesPerEvent),
+      sixteenShardRatio: steady / needEventsPerSecond,
+      rowsReadBack,
     };
     log('');
     log('  measure                                               events/s   ratio to JSON.parse');
@@ -241,6 +291,11 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
     // The processor reports its CPU in hundredths of a second, and a shared machine adds tenths.
     if (b.cpuSeconds - a.cpuSeconds < STEADY_MIN_CPU_SECONDS) log(`  (steady state unreliable: the rounds differ by ${(b.cpuSeconds - a.cpuSeconds).toFixed(2)} s of CPU; use --events 100000 or more)`);
     log(`  processor wall clock (waits on local servers)       ${String(result.pipelineEventsPerWallSecond).padStart(9)}   ${(result.pipelineEventsPerWallSecond / baseline).toFixed(3)}`);
+    log(
+      `  ${TARGET_SHARDS} shards at 2 MiB/s each (${Math.round(needEventsPerSecond)} events/s of ${result.bytesPerEvent} bytes): ` +
+        `steady state handles ${((steady * bytesPerEvent) / 1024 / 1024).toFixed(1)} MiB per CPU-second, ${result.sixteenShardRatio.toFixed(2)}× the ${TARGET_SHARDS * 2} MiB/s ` +
+        `(${result.sixteenShardRatio >= 1 ? 'one vCPU keeps up' : 'one vCPU does not keep up'})`,
+    );
     for (const r of [a, b]) {
       log(`  ${String(r.events).padStart(7)} events: CPU ${r.cpuSeconds.toFixed(2)} s over ${r.wallSeconds.toFixed(2)} s wall; peak RSS ${r.peakRssMiB} MiB; checkpoints ${r.checkpoints}; files ${r.files}`);
     }
@@ -267,5 +322,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(checkpointIntervalMs ? { checkpointIntervalMs } : {}),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
     ...(partitionTemplate === undefined ? {} : { partitionTemplate }),
+    readBack: !process.argv.includes('--no-read-back'),
   });
 }

@@ -5,6 +5,8 @@
  * --flink (also the side-by-side run against Apache Flink, bench/flink.ts: several minutes, and
  * about 320 MB from Maven Central on its first run; 200000 events, 20000 with --quick).
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runEncoderBench } from './encoders.js';
 import { runPipelineBench } from './pipeline.js';
 import { runKplBench } from './kpl.js';
@@ -25,6 +27,8 @@ const rows = numberFlag('--rows') ?? (quick ? 20_000 : 200_000);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 console.log(`streaming-etl benchmarks on ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+// The read-back venv (pyarrow): the pipeline and Flink benches compare their output row for row.
+execFileSync('bash', [fileURLToPath(new URL('../scripts/python-env.sh', import.meta.url))], { stdio: 'inherit' });
 await runPipelineBench({ events });
 console.log('');
 await runScaleOutBench({ events: quick ? 20_000 : 60_000 });

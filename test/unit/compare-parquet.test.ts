@@ -1,9 +1,11 @@
 /**
- * scripts/compare-parquet.py, the row-for-row comparison of the Flink bench (bench/flink.ts):
+ * scripts/compare-parquet.py, the row-for-row comparison of the Flink and pipeline benches:
  * partitioned outputs written by our Parquet encoder, split into files differently on each side,
  * compare equal; one changed value, one row in another partition directory, or one row written
- * twice makes them differ, and the report names the row and the column. Needs .cache/venv
- * (`npm test` creates it).
+ * twice makes them differ, and the report names the row and the column. And
+ * scripts/expected-output.py, the pipeline bench's oracle (pyarrow only): from the events' JSON
+ * text it computes what our encoder writes for them, partitions included, and a changed event
+ * makes the two differ. Needs .cache/venv (`npm test` creates it).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileFormat, loadSchema } from '../../processor/formats/index.js';
 import type { EventSchema } from '../../processor/formats/index.js';
-import { compareOutputs } from '../../bench/flink.js';
-import { decodedTripEvents, tripEvent } from './formats-factory.js';
+import { compareOutputs, writeExpectedOutput } from '../../bench/read-back.js';
+import { decodedTripEvents, toJson, tripEvent } from './formats-factory.js';
 import type { TripEventFields } from './formats-factory.js';
 
 let schema: EventSchema;
@@ -100,5 +102,38 @@ describe('compare-parquet.py', () => {
     assert.equal(c.equal, false);
     assert.equal(c.right.rows, 61);
     assert.equal(c.right.distinctKeys, 60);
+  });
+});
+
+describe('expected-output.py (the pipeline bench oracle)', () => {
+  test('the oracle of the events JSON text equals what our encoder writes, partition directories included', async () => {
+    const ours = await writeOutput(join(root, 'oracle-ours'), EVENTS, 7);
+    const oracle = await writeExpectedOutput(EVENTS.map(toJson), 'default', join(root, 'oracle-expected'));
+    const c = await compareOutputs(join(root, 'oracle-expected'), ours);
+    assert.equal(oracle.rows, 60);
+    assert.equal(c.equal, true, JSON.stringify(c));
+    assert.deepEqual(c.typeDifferences, {});
+  });
+
+  test('one changed event, or one missing from the output, makes the oracle and the output differ', async () => {
+    const ours = await writeOutput(join(root, 'oracle-changed-ours'), EVENTS, 100);
+    const texts = EVENTS.map((e) => toJson(e['trip_id'] === 9 ? { ...e, fare_amount: 1234.5 } : e));
+    await writeExpectedOutput(texts, 'default', join(root, 'oracle-changed-expected'));
+    const changed = await compareOutputs(join(root, 'oracle-changed-expected'), ours);
+    assert.equal(changed.equal, false);
+    assert.deepEqual(changed.firstMismatches, [{ key: '9', column: 'fare_amount', left: 1234.5, right: EVENTS[8]!['fare_amount'] }]);
+    const missing = await writeOutput(join(root, 'oracle-missing-ours'), EVENTS.slice(1), 100);
+    await writeExpectedOutput(EVENTS.map(toJson), 'default', join(root, 'oracle-missing-expected'));
+    const c = await compareOutputs(join(root, 'oracle-missing-expected'), missing);
+    assert.equal(c.equal, false);
+    assert.equal(c.left.rows, 60);
+    assert.equal(c.right.rows, 59);
+  });
+
+  test('a literal template puts every row in that one directory; another template is refused', async () => {
+    const ours = await writeOutput(join(root, 'oracle-all-ours'), EVENTS, 100, () => 'all');
+    await writeExpectedOutput(EVENTS.map(toJson), 'all/', join(root, 'oracle-all-expected'));
+    assert.equal((await compareOutputs(join(root, 'oracle-all-expected'), ours)).equal, true);
+    await assert.rejects(writeExpectedOutput(EVENTS.map(toJson), 'x={vendor_id}/', join(root, 'oracle-refused')), /is not supported/);
   });
 });
