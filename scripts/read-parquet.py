@@ -19,7 +19,9 @@ PATH is a Parquet file or a directory (searched recursively for *.parquet). Outp
                                  # DuckDB: its SQL type (e.g. "TIMESTAMP WITH TIME ZONE", "BIGINT")
     "columns": {"col": {"nulls": 0, "min": ..., "max": ..., "sum": ..., "distinct_count": 3}},
     "values": {"col": [...]},    # --values COL: every value in file order
-    "distinct": {"col": [...]}   # --distinct COL: sorted distinct non-null values
+    "distinct": {"col": [...]},  # --distinct COL: sorted distinct non-null values
+    "dictionary": {"col": true}  # pyarrow, one file only: whether the first row group's chunk of
+                                 # the column has a dictionary page
   }
 Value encoding (the same for both readers, so they compare equal): 64-bit integers (int64,
 BIGINT, HUGEINT sums) as decimal strings, exact; timestamps as ISO-8601 UTC strings with
@@ -138,6 +140,11 @@ def read_pyarrow(files, wanted_values, wanted_distinct):
             reading["values"][field.name] = [render(kind, v, utc) for v in values]
         if field.name in wanted_distinct:
             reading["distinct"][field.name] = [render(kind, v, utc) for v in sorted({v for v in values if v is not None})]
+    if len(files) == 1:
+        metadata = pq.ParquetFile(files[0]).metadata
+        if metadata.num_row_groups > 0:
+            group = metadata.row_group(0)
+            reading["dictionary"] = {group.column(j).path_in_schema: group.column(j).has_dictionary_page for j in range(group.num_columns)}
     return reading
 
 

@@ -80,6 +80,8 @@ interface ColumnBuilder {
 
 class ParquetWasmEncoder implements FileEncoder {
   readonly #fields: readonly FieldSpec[];
+  /** The schema's unique-id field: written without a dictionary (every value differs, so one only adds bytes). */
+  readonly #idField: string | undefined;
   readonly #wasm: ParquetWasmModule;
   readonly #compression: ParquetCompression;
   readonly #columns: ColumnBuilder[];
@@ -93,6 +95,7 @@ class ParquetWasmEncoder implements FileEncoder {
 
   constructor(schema: EventSchema, wasm: ParquetWasmModule, compression: ParquetCompression) {
     this.#fields = schema.fields;
+    this.#idField = schema.fields.some((f) => f.name === schema.idField) ? schema.idField : undefined;
     this.#wasm = wasm;
     this.#compression = compression;
     this.#columns = schema.fields.map((f) => createColumn(f, INITIAL_CAPACITY));
@@ -159,10 +162,9 @@ class ParquetWasmEncoder implements FileEncoder {
     const wasm = this.#wasm;
     try {
       const table = wasm.Table.fromIPCStream(ipc);
-      const properties = new wasm.WriterPropertiesBuilder()
-        .setCompression(wasm.Compression[this.#compression])
-        .setCreatedBy(CREATED_BY)
-        .build();
+      let builder = new wasm.WriterPropertiesBuilder().setCompression(wasm.Compression[this.#compression]).setCreatedBy(CREATED_BY);
+      if (this.#idField !== undefined) builder = builder.setColumnDictionaryEnabled(this.#idField, false);
+      const properties = builder.build();
       return Promise.resolve(wasm.writeParquet(table, properties));
     } catch (error) {
       return Promise.reject(new EncodeError(`parquet-wasm could not write ${length} rows: ${String(error)}`, { cause: error }));

@@ -18,6 +18,8 @@ export interface Reading {
   readonly columns: Readonly<Record<string, { nulls: number; min?: unknown; max?: unknown; sum?: number | string }>>;
   readonly values?: Readonly<Record<string, unknown[]>>;
   readonly distinct?: Readonly<Record<string, unknown[]>>;
+  /** pyarrow, one file only: whether the first row group's chunk of each column has a dictionary page. */
+  readonly dictionary?: Readonly<Record<string, boolean>>;
 }
 
 /** The read-back report of scripts/read-parquet.py. */

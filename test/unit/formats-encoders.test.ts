@@ -86,6 +86,14 @@ describe('parquet-wasm encoder (the default)', () => {
     assertReading('duckdb', file.duckdb, input);
   });
 
+  test('the unique-id column (trip_id) is written without a dictionary, the other columns with one', async () => {
+    const path = await writeFileWith('wasm-dictionary', {}, await decodedTripEvents(sampleEvents(3000)));
+    const dictionary = (await readParquet([path])).files[0]?.pyarrow.dictionary;
+    assert.equal(dictionary?.['trip_id'], false);
+    assert.equal(dictionary?.['vendor_id'], true);
+    assert.equal(dictionary?.['pickup_datetime'], true);
+  });
+
   test('longs over the full 64 bits and timestamps before 1970 are exact', async () => {
     // Given
     const input = [
