@@ -5,7 +5,19 @@
  * Query per listing; a checkpoint is one TransactWriteItems: a Put of the commit record (gzip'd), an
  * Update per lease conditioned on owner and counter, and a ConditionCheck that the run is active.
  * Committed records get `expiresAt` (TTL) and disappear after a week.
+ *
+ * DynamoDB caps an item at 400 KB. A commit record holds every upload of the interval (about 140
+ * bytes each once gzip'd, with upload ids as long as S3's), so thousands of part files per
+ * interval would not fit: a gzip'd state above {@link INLINE_STATE_MAX_BYTES} is written as chunk
+ * items `chunk/<runId>/<checkpointId>/<n>` before the transaction, and the commit record names
+ * their count, total size and SHA-256 instead of holding the state. The chunks are outside the
+ * transaction (it stays within its 100 items and 4 MB) and never referenced until it succeeds;
+ * they carry a TTL of {@link CHUNK_TTL_S} from their writing, longer than the bucket keeps an
+ * incomplete upload (7 days), so chunks of a checkpoint that was never persisted go away and
+ * those of a persisted one outlive the uploads they describe. A record whose chunks are missing,
+ * or do not add up to its size and digest, is refused with a CheckpointError, never guessed.
  */
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type {
   TransactionCanceledException} from '@aws-sdk/client-dynamodb';
@@ -39,7 +51,25 @@ export interface DynamoDbLeaseStoreOptions {
 const LEASE = 'lease/';
 const RUN = 'run/';
 const COMMIT = 'commit/';
+const CHUNK = 'chunk/';
 const WEEK_S = 7 * 24 * 3600;
+/** The largest gzip'd state kept in the commit record itself (the item limit is 400 KB, keys and other attributes included). */
+export const INLINE_STATE_MAX_BYTES = 350_000;
+/** The state bytes of one chunk item. */
+const CHUNK_BYTES = 350_000;
+/** How long a chunk item lives from its writing (seconds): 30 days. */
+const CHUNK_TTL_S = 30 * 24 * 3600;
+
+/** Where the state of a chunked commit record is. */
+interface ChunkedState {
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
@@ -57,9 +87,8 @@ function parseLease(item: Record<string, AttributeValue>): LeaseItem {
   };
 }
 
-function parseCommit(item: Record<string, AttributeValue>): CommitRecord {
+function parseCommit(item: Record<string, AttributeValue>, state: Uint8Array | undefined): CommitRecord {
   const ref = item.leaseKey!.S!;
-  const state = item.state?.B;
   return {
     ref,
     runId: item.runId?.S ?? '',
@@ -67,6 +96,17 @@ function parseCommit(item: Record<string, AttributeValue>): CommitRecord {
     pending: state ? (JSON.parse(gunzipSync(state).toString('utf8')) as Record<string, unknown>) : {},
     committed: item.committed?.BOOL === true,
   };
+}
+
+/** The chunk layout a commit record names, if its state is chunked. */
+function chunkedState(item: Record<string, AttributeValue>): ChunkedState | undefined {
+  if (item.stateChunks?.N === undefined) return undefined;
+  return { chunks: Number(item.stateChunks.N), bytes: Number(item.stateBytes?.N ?? '-1'), sha256: item.stateSha256?.S ?? '' };
+}
+
+/** The key prefix of the chunks of commit record `ref` (`commit/<runId>/<checkpointId>`). */
+function chunkPrefix(ref: string): string {
+  return `${CHUNK}${ref.slice(COMMIT.length)}/`;
 }
 
 /** DynamoDB-backed lease store. */
@@ -312,6 +352,9 @@ export class DynamoDbLeaseStore implements LeaseStore {
     const ref = pending ? commitRef(runId, checkpointId) : undefined;
     const items: TransactWriteItem[] = [];
     if (ref && pending) {
+      const gzipped = gzipSync(Buffer.from(JSON.stringify(pending), 'utf8'));
+      const stateAttributes: Record<string, AttributeValue> =
+        gzipped.length <= INLINE_STATE_MAX_BYTES ? { state: { B: gzipped } } : await this.#writeChunks(ref, gzipped);
       items.push({
         Put: {
           TableName: this.#table,
@@ -320,7 +363,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
             runId: { S: runId },
             checkpointId: { N: String(checkpointId) },
             committed: { BOOL: false },
-            state: { B: gzipSync(Buffer.from(JSON.stringify(pending), 'utf8')) },
+            ...stateAttributes,
             createdAt: { S: new Date().toISOString() },
           },
           ConditionExpression: 'attribute_not_exists(leaseKey)',
@@ -377,17 +420,59 @@ export class DynamoDbLeaseStore implements LeaseStore {
     }
   }
 
+  /**
+   * Writes a gzip'd state too large for the commit record as chunk items (plain puts, before the
+   * transaction); returns the commit record's attributes that name them.
+   */
+  async #writeChunks(ref: string, gzipped: Buffer): Promise<Record<string, AttributeValue>> {
+    const prefix = chunkPrefix(ref);
+    const expiresAt = String(Math.floor(Date.now() / 1000) + CHUNK_TTL_S);
+    const count = Math.ceil(gzipped.length / CHUNK_BYTES);
+    for (let n = 0; n < count; n += 1) {
+      const data = gzipped.subarray(n * CHUNK_BYTES, Math.min(gzipped.length, (n + 1) * CHUNK_BYTES));
+      try {
+        await retry(() =>
+          this.#client.send(
+            new PutItemCommand({ TableName: this.#table, Item: { ...this.#key(`${prefix}${String(n).padStart(6, '0')}`), data: { B: data }, expiresAt: { N: expiresAt } } }),
+          ),
+        );
+      } catch (error) {
+        throw new CheckpointError(`could not write chunk ${n + 1} of ${count} of commit record ${ref} (${gzipped.length} bytes gzip'd) to ${this.description}`, { cause: error });
+      }
+    }
+    return { stateChunks: { N: String(count) }, stateBytes: { N: String(gzipped.length) }, stateSha256: { S: sha256(gzipped) } };
+  }
+
+  /** The gzip'd state of a commit record item: inline, or reassembled from its chunks and checked against its size and digest. */
+  async #state(item: Record<string, AttributeValue>): Promise<Uint8Array | undefined> {
+    const layout = chunkedState(item);
+    if (layout === undefined) return item.state?.B;
+    const ref = item.leaseKey!.S!;
+    const chunks = (await this.#query(chunkPrefix(ref))).map((c) => c.data?.B ?? new Uint8Array());
+    const state = Buffer.concat(chunks);
+    if (chunks.length !== layout.chunks || state.length !== layout.bytes || sha256(state) !== layout.sha256) {
+      throw new CheckpointError(
+        `commit record ${ref} in ${this.description} names ${layout.chunks} chunks of ${layout.bytes} bytes in all, ` +
+          `but ${chunks.length} chunks of ${state.length} bytes ${chunks.length === layout.chunks && state.length === layout.bytes ? 'with another SHA-256 ' : ''}were found`,
+      );
+    }
+    return state;
+  }
+
   async loadCommit(ref: string): Promise<CommitRecord | undefined> {
+    let item: Record<string, AttributeValue> | undefined;
     try {
-      const out = await retry(() => this.#client.send(new GetItemCommand({ TableName: this.#table, Key: this.#key(ref), ConsistentRead: true })));
-      return out.Item ? parseCommit(out.Item) : undefined;
+      item = (await retry(() => this.#client.send(new GetItemCommand({ TableName: this.#table, Key: this.#key(ref), ConsistentRead: true })))).Item;
     } catch (error) {
       throw new CheckpointError(`could not read commit record ${ref} from ${this.description}`, { cause: error });
     }
+    return item ? parseCommit(item, await this.#state(item)) : undefined;
   }
 
   async listCommits(runId: string): Promise<CommitRecord[]> {
-    return (await this.#query(`${COMMIT}${runId}/`)).map(parseCommit);
+    const records: CommitRecord[] = [];
+    for (const item of await this.#query(`${COMMIT}${runId}/`)) records.push(parseCommit(item, await this.#state(item)));
+    return records;
   }
 
   async markCommitted(ref: string): Promise<void> {

@@ -17,10 +17,12 @@ import {
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
-import { DynamoDbLeaseStore } from '../../processor/checkpoint/dynamodb-store.js';
+import { DynamoDbLeaseStore, INLINE_STATE_MAX_BYTES } from '../../processor/checkpoint/dynamodb-store.js';
 import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
 import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
@@ -106,6 +108,57 @@ describe('processor parts on local servers', () => {
       await assert.rejects(store.heartbeatRun('w1'), FencedError);
       await store.markCommitted(ref!);
       assert.equal((await store.loadCommit(ref!))?.committed, true);
+      await store.close();
+    });
+
+    test('a checkpoint of 10,000 uploads (S3-length upload ids) persists within the 400 KB item limit and loads back whole; a missing chunk is refused', async () => {
+      // Given a run holding one lease, and the pending state of 10,000 part files: upload ids and
+      // ETags as random as S3's, which gzip barely shrinks (about 0.7 MB gzip'd)
+      const table = uniqueName('leases');
+      await services.createTable(table);
+      const store = new DynamoDbLeaseStore({ table, application: 'app' });
+      await store.registerRun('w1');
+      await store.createLease('s1', [], 'TRIM_HORIZON');
+      const held = (await store.takeLease((await store.listLeases())[0]!, 'w1'))!.held;
+      const uploads = Array.from({ length: 10_000 }, (_, i) => ({
+        bucket: 'streaming-etl-output-123456789012',
+        key: `trips/pickup_location=${String(i % 265).padStart(3, '0')}/year=2018/month=${String(1 + (i % 12)).padStart(2, '0')}/part-w1-${i}.parquet`,
+        uploadId: randomBytes(96).toString('base64url'),
+        parts: [{ PartNumber: 1, ETag: `"${randomBytes(16).toString('hex')}"` }],
+        records: 2000 + i,
+        bytes: 30_000 + i,
+      }));
+      const pending = { s3: { uploads } };
+
+      // When it checkpoints
+      const ref = await store.persist('w1', 1, [{ lease: held, position: '10' }], pending);
+
+      // Then every item of the table is below DynamoDB's 400 KB (names and values counted), the state is in chunks,
+      // and the record loads back equal, by reference and in the run's list (chunks are not records)
+      const dynamo = new DynamoDBClient(baseClientConfig());
+      const items = (await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
+      const size = (item: Record<string, AttributeValue>): number =>
+        Object.entries(item).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + (v.B ? v.B.length : Buffer.byteLength(v.S ?? v.N ?? JSON.stringify(v))), 0);
+      const chunks = items.filter((i) => i['leaseKey']?.S?.startsWith('chunk/'));
+      assert.ok(chunks.length >= 2, `the state is chunked (${chunks.length} chunks)`);
+      for (const item of items) assert.ok(size(item) < 400 * 1024, `${item['leaseKey']?.S} has ${size(item)} bytes`);
+      assert.ok(chunks.every((c) => Number(c['expiresAt']?.N) > Date.now() / 1000 + 7 * 24 * 3600), 'chunks outlive an incomplete upload (7 days)');
+      assert.deepEqual((await store.loadCommit(ref!))?.pending, pending);
+      const listed = await store.listCommits('w1');
+      assert.equal(listed.length, 1);
+      assert.deepEqual(listed[0]?.pending, pending);
+      assert.equal((await store.listLeases())[0]?.pendingRef, ref);
+
+      // And a small state stays in the record itself
+      const small = await store.persist('w1', 2, [{ lease: held, position: '11' }], { s3: { uploads: uploads.slice(0, 10) } });
+      assert.equal(INLINE_STATE_MAX_BYTES < 400 * 1024, true);
+      assert.equal(((await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []).filter((i) => i['leaseKey']?.S?.startsWith('chunk/')).length, chunks.length, 'no chunk for a small state');
+      assert.deepEqual((await store.loadCommit(small!))?.pending, { s3: { uploads: uploads.slice(0, 10) } });
+
+      // When one chunk is lost, the record is refused naming what is missing, not read short
+      await dynamo.send(new DeleteItemCommand({ TableName: table, Key: { application: chunks[1]!['application']!, leaseKey: chunks[1]!['leaseKey']! } }));
+      await assert.rejects(store.loadCommit(ref!), /names \d+ chunks of \d+ bytes in all, but \d+ chunks/);
+      dynamo.destroy();
       await store.close();
     });
 
