@@ -16,9 +16,9 @@ import {
   PutRecordsCommand,
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { randomBytes } from 'node:crypto';
 import { baseClientConfig } from '../../common/aws.js';
 import { createLogger } from '../../common/log.js';
 import type { LocalServices } from '../../local/services.js';
@@ -27,6 +27,7 @@ import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
 import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
 import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/multipart.js';
+import { createS3Client } from '../../processor/sinks/s3/s3-sink.js';
 import { readShard } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceBatch } from '../../processor/sources/types.js';
 import { startServicesForTest, uniqueName, waitFor } from '../support/local.js';
@@ -318,6 +319,42 @@ describe('processor parts on local servers', () => {
       // Then the object exists, whole
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'parquet/part-1.parquet' }));
       assert.equal(head.ContentLength, body.byteLength);
+    });
+
+    test("the sink's client sends each part once, hashed by the signature and with no extra CRC32, and S3 keeps it byte for byte", async () => {
+      // Given the sink's S3 client, with the signed requests recorded
+      const bucket = uniqueName('mpu-sig');
+      await services.createBucket(bucket);
+      const client = createS3Client();
+      const sent: { name: string; headers: Record<string, string> }[] = [];
+      type Next = (args: { request: unknown }) => Promise<unknown>;
+      const record = (next: Next, context: { commandName?: string }) => async (args: { request: unknown }) => {
+        const request = args.request as { headers?: Record<string, string> };
+        sent.push({ name: String(context.commandName), headers: { ...(request.headers ?? {}) } });
+        return next(args);
+      };
+      client.middlewareStack.addRelativeTo(
+        record as unknown as Parameters<typeof client.middlewareStack.addRelativeTo>[0],
+        { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'recordSignedRequest', override: true },
+      );
+      try {
+        // When a small file is uploaded uncommitted and completed
+        const body = new Uint8Array(30_000).map((_, i) => (i * 31) & 0xff);
+        const pending = await uploadUncommitted(client, { bucket, key: 'parquet/part-sig.parquet', contentType: 'application/octet-stream', records: 1 }, body);
+        assert.equal(await completeUpload(client, pending), 'completed');
+
+        // Then three requests were made, the part's body is covered by the signature's SHA-256, no CRC32 was computed
+        assert.deepEqual(sent.map((r) => r.name), ['CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+        const part = sent[1]!.headers;
+        assert.equal(part['x-amz-content-sha256'], createHash('sha256').update(body).digest('hex'));
+        assert.match(part.authorization ?? '', /SignedHeaders=[^,]*x-amz-content-sha256/);
+        assert.deepEqual(Object.keys(part).filter((h) => h.startsWith('x-amz-checksum') || h === 'x-amz-sdk-checksum-algorithm'), []);
+        // And the object is the bytes sent
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'parquet/part-sig.parquet' }));
+        assert.deepEqual(new Uint8Array(await object.Body!.transformToByteArray()), body);
+      } finally {
+        client.destroy();
+      }
     });
   });
 });

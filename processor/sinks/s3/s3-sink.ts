@@ -19,9 +19,22 @@ export interface S3PendingCommit {
   readonly uploads: readonly PendingUpload[];
 }
 
+/**
+ * The S3 client options that cut the SDK's CPU per request; every part file costs three requests
+ * (CreateMultipartUpload, UploadPart, CompleteMultipartUpload), so they are most of a small file's
+ * cost (bench/part-files.ts).
+ * - `cacheMiddleware`: the middleware stack is resolved once per command type instead of at every
+ *   send (nothing here adds middleware to a single command).
+ * - `requestChecksumCalculation: 'WHEN_REQUIRED'`: no CRC32 of each uploaded body on top of the
+ *   SHA-256 that Signature V4 already computes over it (`x-amz-content-sha256`, checked by S3), so
+ *   a part's integrity is still verified; operations that require a checksum still get one.
+ *   Response checksums (the file source's GetObject) are still validated.
+ */
+export const S3_CLIENT_CPU_OPTIONS = { cacheMiddleware: true, requestChecksumCalculation: 'WHEN_REQUIRED' } as const;
+
 /** Creates the S3 client the sinks use (path-style when AWS_S3_FORCE_PATH_STYLE is set). */
 export function createS3Client(region?: string): S3Client {
-  return new S3Client({ ...baseClientConfig(region ? { region } : {}), forcePathStyle: s3ForcePathStyle() });
+  return new S3Client({ ...baseClientConfig(region ? { region } : {}), forcePathStyle: s3ForcePathStyle(), ...S3_CLIENT_CPU_OPTIONS });
 }
 
 /**
