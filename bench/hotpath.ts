@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark of the processor's per-event hot path, in one process and without any service:
- * GetRecords response bytes -> text -> {@link parseGetRecordsBody} -> {@link toSourceRecords}
+ * GetRecords response bytes -> text ({@link bodyText}) -> {@link parseGetRecordsBody} -> {@link toSourceRecords}
  * (KPL check, origins) -> decode/validate -> `SinkRecord`s -> {@link S3Sink.write} (partition
  * rendering, the partitioned writer, the parquet-wasm column builders). File finishing and
  * uploads (per-file costs) are left out: files never roll during a round. CPU per event of each
@@ -17,7 +17,7 @@ import { createDecoder, createFileFormat, loadSchema } from '../processor/format
 import type { SinkRecord } from '../processor/lifecycle.js';
 import { S3Sink } from '../processor/sinks/s3/s3-sink.js';
 import { DEFAULT_PARTITION_TEMPLATE } from '../processor/sinks/s3/properties.js';
-import { parseGetRecordsBody } from '../processor/sources/kinesis/get-records.js';
+import { bodyText, parseGetRecordsBody } from '../processor/sources/kinesis/get-records.js';
 import { toSourceRecords } from '../processor/sources/kinesis/shard-reader.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const start = cpuMicros();
     for (const body of bodies) {
       let t = cpuMicros();
-      const text = body.toString('utf8');
+      const text = bodyText(body);
       t = add('body text', t);
       const parsed = parseGetRecordsBody(text);
       if (parsed === undefined) throw new Error('a bench response did not parse');
