@@ -16,9 +16,10 @@ import { withDeadline } from '../../../common/deadline.js';
 import { describeError, isRetriable } from '../../../common/errors.js';
 import { SHARD_END } from '../../checkpoint/types.js';
 import type { EmitBatch, SourceRecord } from '../types.js';
+import type { SourcePosition } from '../../lifecycle.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
-import { deaggregate } from './kpl.js';
+import { deaggregate, hasKplMagic } from './kpl.js';
 import { fastGetRecordsCommand } from './get-records.js';
 import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
@@ -80,29 +81,42 @@ export function toSourceRecords(records: readonly _Record[], streamName: string,
   const batch: SourceRecord[] = [];
   for (const r of records) {
     const sequenceNumber = r.SequenceNumber ?? '';
-    const arrival = r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {};
-    const origin = (position: string, keys: { partitionKey?: string; explicitHashKey?: string | undefined }): SourceRecord['origin'] => ({
-      source: 'kinesis',
-      stream: streamName,
-      shard: shardId,
-      position,
-      ...arrival,
-      ...(keys.partitionKey !== undefined ? { partitionKey: keys.partitionKey } : {}),
-      ...(keys.explicitHashKey !== undefined ? { explicitHashKey: keys.explicitHashKey } : {}),
-    });
+    const arrivalTimeMs = r.ApproximateArrivalTimestamp?.getTime();
+    const partitionKey = r.PartitionKey ?? '';
     const data = r.Data ?? new Uint8Array(0);
-    const result = deaggregate({ data, sequenceNumber, partitionKey: r.PartitionKey ?? '' });
+    // A plain record (no KPL magic), the common case: itself, at its sequence number.
+    if (!hasKplMagic(data)) {
+      batch.push({ data, origin: kinesisOrigin(streamName, shardId, sequenceNumber, arrivalTimeMs, partitionKey, undefined) });
+      continue;
+    }
+    const result = deaggregate({ data, sequenceNumber, partitionKey });
     if (!result.ok) {
-      batch.push({ data, origin: origin(sequenceNumber, { partitionKey: r.PartitionKey ?? '' }), rejected: result.error.message });
+      batch.push({ data, origin: kinesisOrigin(streamName, shardId, sequenceNumber, arrivalTimeMs, partitionKey, undefined), rejected: result.error.message });
       continue;
     }
     for (const user of result.records) {
       if (skip && user.sequenceNumber === skip.sequenceNumber && user.subSequenceNumber !== undefined && BigInt(user.subSequenceNumber) <= skip.through) continue;
       const position = user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`;
-      batch.push({ data: user.data, origin: origin(position, user) });
+      batch.push({ data: user.data, origin: kinesisOrigin(streamName, shardId, position, arrivalTimeMs, user.partitionKey, user.explicitHashKey) });
     }
   }
   return batch;
+}
+
+/** A record's origin, built without object spreads (once per record); optional fields only when known, in this order. */
+function kinesisOrigin(
+  stream: string,
+  shard: string,
+  position: string,
+  arrivalTimeMs: number | undefined,
+  partitionKey: string | undefined,
+  explicitHashKey: string | undefined,
+): SourcePosition {
+  const origin: { -readonly [K in keyof SourcePosition]: SourcePosition[K] } = { source: 'kinesis', stream, shard, position };
+  if (arrivalTimeMs !== undefined) origin.arrivalTimeMs = arrivalTimeMs;
+  if (partitionKey !== undefined) origin.partitionKey = partitionKey;
+  if (explicitHashKey !== undefined) origin.explicitHashKey = explicitHashKey;
+  return origin;
 }
 
 /** Reads the shard until it ends ('ended') or the signal aborts ('stopped'). */
