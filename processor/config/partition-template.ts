@@ -179,6 +179,31 @@ function memoisedRenderer(
   const last = levels.length - 1;
   let root: Memo = new Map();
   let size = 0;
+  // A new path: rendered first (a value the template cannot take throws and leaves no trace in
+  // the memo), then stored with the nodes leading to it, so the memo never holds more than
+  // MAX_MEMOISED_PATHS paths and the nodes to them.
+  const insert = (values: readonly unknown[]): string => {
+    const path = renderValues(values);
+    if (size >= MAX_MEMOISED_PATHS) {
+      root = new Map();
+      size = 0;
+    }
+    let node = root;
+    for (let l = 0; l < last; l += 1) {
+      const level = levels[l] as { index: number; unit: number };
+      const key = slotKey(values[level.index], level.unit);
+      let next = node.get(key) as Memo | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(key, next);
+      }
+      node = next;
+    }
+    const level = levels[last] as { index: number; unit: number };
+    node.set(slotKey(values[level.index], level.unit), path);
+    size += 1;
+    return path;
+  };
   return (values) => {
     let node = root;
     for (let l = 0; ; l += 1) {
@@ -186,25 +211,9 @@ function memoisedRenderer(
       const key = slotKey(values[level.index], level.unit);
       if (key === UNKEYED) return renderValues(values);
       const next = node.get(key);
-      if (l === last) {
-        if (next !== undefined) return next as string;
-        const path = renderValues(values);
-        if (size >= MAX_MEMOISED_PATHS) {
-          root = new Map();
-          size = 0;
-          return path;
-        }
-        size += 1;
-        node.set(key, path);
-        return path;
-      }
-      if (next === undefined) {
-        const child: Memo = new Map();
-        node.set(key, child);
-        node = child;
-      } else {
-        node = next as Memo;
-      }
+      if (next === undefined) return insert(values);
+      if (l === last) return next as string;
+      node = next as Memo;
     }
   };
 }
