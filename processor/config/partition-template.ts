@@ -48,6 +48,28 @@ export interface PartitionTemplate {
    * PartitionValueError for a value the format cannot take (e.g. text for `%03d`).
    */
   render(getField: (name: string) => unknown, context: PartitionContext): string;
+  /**
+   * A renderer of events given as arrays of values (`indexOf(name)`: a field's index, -1 when the
+   * event has no such field), with exactly the results and errors of `render`, memoised: the
+   * path is looked up by the values it depends on (the value itself for `{field}` and `%d`; for a
+   * date pattern, the epoch-ms value's UTC day, hour, minute or second, the finest its tokens
+   * show) and rendered only when new. The same partition is then the same string object, so a
+   * map keyed by it does not hash a new string per event. At most {@link MAX_MEMOISED_PATHS}
+   * paths are kept (then the memo starts over).
+   */
+  valuesRenderer(indexOf: (name: string) => number, context: PartitionContext): (values: readonly unknown[]) => string;
+}
+
+/** Paths a {@link PartitionTemplate.valuesRenderer} keeps before it starts over. */
+export const MAX_MEMOISED_PATHS = 65_536;
+
+/**
+ * What a field's part of a path depends on: the value itself (`unit` 0), or for a date pattern
+ * the epoch-ms value in whole units of `unit` ms (a day, hour, minute or second).
+ */
+interface Slot {
+  readonly field: string;
+  readonly unit: number;
 }
 
 type Part = (getField: (name: string) => unknown, context: PartitionContext) => string;
@@ -67,6 +89,7 @@ export function compilePartitionTemplate(template: string, fieldNames?: readonly
   const known = fieldNames === undefined ? undefined : new Set(fieldNames);
   const parts: (string | Part)[] = [];
   const fields: string[] = [];
+  const slots: Slot[] = [];
   let usesJobStart = false;
   let literal = '';
   let i = 0;
@@ -99,7 +122,8 @@ export function compilePartitionTemplate(template: string, fieldNames?: readonly
       }
       if (!fields.includes(name)) fields.push(name);
     }
-    const formatter = compileFormat(template, i + 2 + name.length, name, format);
+    const { formatter, unit } = compileFormat(template, i + 2 + name.length, name, format);
+    if (!isJobStart) slots.push({ field: name, unit });
     parts.push(
       isJobStart
         ? (_getField, context) => formatter(context.jobStartMs)
@@ -109,11 +133,88 @@ export function compilePartitionTemplate(template: string, fieldNames?: readonly
   }
   if (literal !== '') parts.push(literal);
   const normalised = normaliseLiterals(parts);
+  const render = buildRenderer(normalised);
   return {
     template,
     fields,
     usesJobStart,
-    render: buildRenderer(normalised),
+    render,
+    valuesRenderer: (indexOf, context) => memoisedRenderer(render, slots, indexOf, context),
+  };
+}
+
+/** Marks a value the memo cannot key (an object, an out-of-range date): rendered every time. */
+const UNKEYED = Symbol('unkeyed');
+
+/** The memo key of a value for one slot (see {@link PartitionTemplate.valuesRenderer}). */
+function slotKey(value: unknown, unit: number): unknown {
+  if (unit === 0) return typeof value === 'object' && value !== null ? UNKEYED : value;
+  // Date patterns: numbers only (what the formatter does with them, see compileDateFormat).
+  if (typeof value !== 'number' || !(Math.abs(value) <= MAX_DATE_MS)) return value === null || value === undefined ? value : UNKEYED;
+  const ms = Math.floor(value);
+  const day = Math.floor(ms / MS_PER_DAY);
+  if (unit === MS_PER_DAY) return day;
+  return day * (MS_PER_DAY / unit) + Math.floor((ms - day * MS_PER_DAY) / unit);
+}
+
+type Memo = Map<unknown, unknown>;
+
+function memoisedRenderer(
+  render: PartitionTemplate['render'],
+  slots: readonly Slot[],
+  indexOf: (name: string) => number,
+  context: PartitionContext,
+): (values: readonly unknown[]) => string {
+  const renderValues = (values: readonly unknown[]): string => render((name) => values[indexOf(name)], context);
+  // One level per field; a field used by several parts is keyed by the finest of them (the value
+  // itself, or the smallest date unit: each unit divides the next).
+  const levels: { index: number; unit: number }[] = [];
+  for (const slot of slots) {
+    const index = indexOf(slot.field);
+    const level = levels.find((l) => l.index === index);
+    if (level === undefined) levels.push({ index, unit: slot.unit });
+    else if (slot.unit === 0 || (level.unit !== 0 && slot.unit < level.unit)) level.unit = slot.unit;
+  }
+  if (levels.length === 0) return renderValues;
+  const last = levels.length - 1;
+  let root: Memo = new Map();
+  let size = 0;
+  // A new path: rendered first (a value the template cannot take throws and leaves no trace in
+  // the memo), then stored with the nodes leading to it, so the memo never holds more than
+  // MAX_MEMOISED_PATHS paths and the nodes to them.
+  const insert = (values: readonly unknown[]): string => {
+    const path = renderValues(values);
+    if (size >= MAX_MEMOISED_PATHS) {
+      root = new Map();
+      size = 0;
+    }
+    let node = root;
+    for (let l = 0; l < last; l += 1) {
+      const level = levels[l] as { index: number; unit: number };
+      const key = slotKey(values[level.index], level.unit);
+      let next = node.get(key) as Memo | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(key, next);
+      }
+      node = next;
+    }
+    const level = levels[last] as { index: number; unit: number };
+    node.set(slotKey(values[level.index], level.unit), path);
+    size += 1;
+    return path;
+  };
+  return (values) => {
+    let node = root;
+    for (let l = 0; ; l += 1) {
+      const level = levels[l] as { index: number; unit: number };
+      const key = slotKey(values[level.index], level.unit);
+      if (key === UNKEYED) return renderValues(values);
+      const next = node.get(key);
+      if (next === undefined) return insert(values);
+      if (l === last) return next as string;
+      node = next as Memo;
+    }
   };
 }
 
@@ -154,19 +255,33 @@ function buildRenderer(parts: readonly (string | Part)[]): PartitionTemplate['re
 
 type Formatter = (value: unknown) => string;
 
-function compileFormat(template: string, position: number, field: string, format: string | undefined): Formatter {
-  if (format === undefined) return (value) => formatPlain(value);
+/** A part's formatter, and what its output depends on (see {@link Slot}). */
+interface CompiledFormat {
+  readonly formatter: Formatter;
+  readonly unit: number;
+}
+
+/** The smallest unit (ms) a date pattern's tokens show. */
+function dateUnit(tokens: readonly string[]): number {
+  if (tokens.includes('ss')) return 1000;
+  if (tokens.includes('mm')) return 60_000;
+  if (tokens.includes('HH')) return 3_600_000;
+  return MS_PER_DAY;
+}
+
+function compileFormat(template: string, position: number, field: string, format: string | undefined): CompiledFormat {
+  if (format === undefined) return { formatter: (value) => formatPlain(value), unit: 0 };
   if (format === '') throw new PartitionTemplateError(template, position, `empty format after "${field}:"`);
   if (format.startsWith('%')) {
     const match = /^%(?:0([1-9]\d?))?d$/.exec(format);
     if (!match) throw unknownFormat(template, position, field, format);
     const width = match[1] === undefined ? 0 : Number(match[1]);
     if (width > MAX_PAD) throw new PartitionTemplateError(template, position, `width ${width} in "${format}" is over ${MAX_PAD}`);
-    return (value) => formatInteger(field, value, width);
+    return { formatter: (value) => formatInteger(field, value, width), unit: 0 };
   }
   const tokens = parseDatePattern(format);
   if (tokens === undefined) throw unknownFormat(template, position, field, format);
-  return compileDateFormat(field, tokens);
+  return { formatter: compileDateFormat(field, tokens), unit: dateUnit(tokens) };
 }
 
 function unknownFormat(template: string, position: number, field: string, format: string): PartitionTemplateError {

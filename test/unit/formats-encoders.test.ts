@@ -94,6 +94,35 @@ describe('parquet-wasm encoder (the default)', () => {
     assert.equal(dictionary?.['pickup_datetime'], true);
   });
 
+  test('a null in a non-nullable column throws naming the field; the rows around it are written whole', async () => {
+    // Given events whose every other one misses a non-nullable column (the decoder never lets that through)
+    const format = await createFileFormat(schema);
+    const encoder = format.createEncoder();
+    const input = sampleEvents(9);
+    const decoded = await decodedTripEvents(input);
+    // When
+    for (const [i, event] of decoded.entries()) {
+      if (i % 2 === 1) {
+        const values = [...event.values];
+        values[16] = null; // total_amount
+        assert.throws(() => encoder.append({ values }), (error: unknown) => {
+          assert.ok(error instanceof EncodeError);
+          assert.equal(error.field, 'total_amount');
+          assert.equal(error.message, 'field "total_amount": null in a non-nullable column');
+          return true;
+        });
+      }
+      encoder.append(event);
+    }
+    // Then every valid event reads back as it was, nulls of the nullable padding included
+    assert.equal(encoder.count, input.length);
+    const path = join(dir, 'wasm-after-refusal.parquet');
+    await writeFile(path, await encoder.finish());
+    const report = await readParquet([path], READ_OPTIONS);
+    assertReading('pyarrow', report.files[0]!.pyarrow, input);
+    assertReading('duckdb', report.files[0]!.duckdb, input);
+  });
+
   test('longs over the full 64 bits and timestamps before 1970 are exact', async () => {
     // Given
     const input = [

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ExpiredIteratorException, GetRecordsCommand, KinesisClient, type GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
-import { fastGetRecordsCommand, parseGetRecordsBody } from '../../processor/sources/kinesis/get-records.js';
+import { bodyText, fastGetRecordsCommand, parseGetRecordsBody } from '../../processor/sources/kinesis/get-records.js';
 
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=';
 
@@ -25,14 +25,16 @@ const sample = [
 ];
 
 /** A Kinesis client whose HTTP handler answers every request with `status` and `body`. */
-function clientAnswering(status: number, body: string, headers: Record<string, string> = {}): KinesisClient {
+function clientAnswering(status: number, body: string, headers: Record<string, string> = {}, chunkBytes?: number): KinesisClient {
+  const bytes = Buffer.from(body);
+  const chunks = chunkBytes === undefined ? [bytes] : Array.from({ length: Math.ceil(bytes.length / chunkBytes) }, (_, i) => bytes.subarray(i * chunkBytes, (i + 1) * chunkBytes));
   return new KinesisClient({
     region: 'us-east-1',
     endpoint: 'http://127.0.0.1:1',
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
     maxAttempts: 1,
     requestHandler: {
-      handle: async () => ({ response: { statusCode: status, reason: '', headers: { 'content-type': 'application/x-amz-json-1.1', ...headers }, body: Readable.from([Buffer.from(body)]) } }),
+      handle: async () => ({ response: { statusCode: status, reason: '', headers: { 'content-type': 'application/x-amz-json-1.1', ...headers }, body: Readable.from(chunks) } }),
     },
   });
 }
@@ -65,6 +67,30 @@ describe('GetRecords without the SDK deserializer', () => {
     assert.equal(fast.Records?.length, sample.length);
     assert.deepEqual(Buffer.from(fast.Records![2]!.Data!), Buffer.from(sample[2]!.data));
     assert.equal(fast.$metadata.httpStatusCode, 200);
+  });
+
+  test('an ASCII body in many chunks, and one with a multi-byte character split across chunks, parse as the SDK parses them', async () => {
+    const ascii = sample.filter((r) => /^[\x20-\x7e]*$/.test(r.key));
+    assert.equal(ascii.length, sample.length - 1);
+    const many = Array.from({ length: 300 }, (_, i) => ({ data: randomBytes(i % 17 === 0 ? 0 : 1 + ((i * 37) % 500)), key: `key-${i}`, seq: String(10n ** 40n + BigInt(i)), arrival: 1764150000 + i / 7 }));
+    for (const records of [[...ascii, ...many], [...sample, ...many]]) {
+      const body = responseBody(records);
+      // Chunks of 997 bytes: the unicode key's two-byte characters fall across a boundary in some.
+      const viaSdk = await clientAnswering(200, body, {}, 997).send(new GetRecordsCommand({ ShardIterator: 'it' }));
+      const fast = await clientAnswering(200, body, {}, 997).send(fastGetRecordsCommand({ ShardIterator: 'it' }));
+      assert.deepEqual(comparable(fast), comparable(viaSdk));
+      assert.equal(fast.Records?.length, records.length);
+      records.forEach((r, i) => assert.deepEqual(Buffer.from(fast.Records![i]!.Data!), Buffer.from(r.data), `record ${i}`));
+    }
+  });
+
+  test('the body text is the UTF-8 decoding whether or not the bytes are ASCII', () => {
+    for (const text of ['{"a":"plain ascii ~"}', '{"PartitionKey":"ünïcode ✓ 𝄞"}', '', '\u007f\u0000']) {
+      const bytes = Buffer.from(text);
+      assert.equal(bodyText(bytes), bytes.toString('utf8'));
+    }
+    const invalid = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+    assert.equal(bodyText(invalid), invalid.toString('utf8'));
   });
 
   test('an escaped slash (legal JSON) in the data falls back to a whole parse with the same result', async () => {

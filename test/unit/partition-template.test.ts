@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_PARTITION_TEMPLATE } from '../../processor/sinks/s3/properties.js';
 import { HIVE_DEFAULT_PARTITION, PartitionTemplateError, PartitionValueError, compilePartitionTemplate, escapePathName } from '../../processor/config/index.js';
+import { MAX_MEMOISED_PATHS } from '../../processor/config/partition-template.js';
 
 const JOB = { jobStartMs: 1_700_000_000_123 };
 
@@ -223,5 +224,75 @@ describe('syntax errors name the template and the position', () => {
   test('an unknown field, when the schema fields are given', () => syntaxError('a={a}/b={nope}/', 9, /unknown field "nope" \(the schema's fields: a, b\)/, ['a', 'b']));
   test('without schema fields any name compiles', () => {
     assert.deepEqual(compilePartitionTemplate('a={nope}/').fields, ['nope']);
+  });
+});
+
+/** What `render` gives for an event (the path, or the error's class and message). */
+function outcome(fn: () => string): string {
+  try {
+    return fn();
+  } catch (error) {
+    return `${(error as Error).name}: ${(error as Error).message}`;
+  }
+}
+
+describe('valuesRenderer: memoised, the same paths and errors as render', () => {
+  const DAY = 86_400_000;
+  // Edge values for every kind of part, several mapping to the same memo key (same day, -0 and 0).
+  const values: unknown[] = [
+    0, -0, 1, -1, 41, 41.5, -41, 1234, 2 ** 53, 2 ** 53 + 2, -(2 ** 60), 1e21, Number.NaN, Number.POSITIVE_INFINITY,
+    9007199254740993n, -42n, 0n, '', '7', '-7', 'a/b', 'x=y#%', 'Zürich', 'ümlaut/ß', '\u0001', 'abc', true, false, null, undefined,
+    Date.UTC(2018, 0, 1, 2, 21, 5), Date.UTC(2018, 0, 1, 23, 59, 59, 999), Date.UTC(2018, 0, 2), Date.UTC(2018, 0, 1, 2, 21, 5) + 0.75,
+    -1, -DAY, -DAY - 1, -DAY + 1, Date.UTC(1969, 11, 31, 23, 59, 59), Date.UTC(-1, 0, 1), 8.64e15, -8.64e15, 8.64e15 + 1, -8.64e15 - 0.5,
+    Date.UTC(2024, 1, 29, 13, 0, 0), Date.UTC(2024, 1, 29, 13, 59, 59, 999), Date.UTC(2024, 1, 29, 14), new Date(Date.UTC(2020, 4, 5)), { a: 1 },
+  ];
+  const templates = [
+    DEFAULT_PARTITION_TEMPLATE,
+    'a={a}/b={b}/',
+    'a={a:%03d}/t={b:yyyy-MM-dd}/h={b:HH}/',
+    't={b:yyyy}/m={b:mm}/s={b:ss}/',
+    'a={a:%05d}/a2={a}/',
+    'j={job_start}/a={a:yyyy-MM-dd_HH.mm.ss}/',
+    'static/',
+    'j={job_start:yyyy}/',
+    'missing={nope}/a={a}/',
+  ];
+  const names = ['a', 'b', 'pickup_location_id', 'pickup_datetime'];
+  const indexOf = (name: string): number => names.indexOf(name);
+
+  for (const template of templates) {
+    test(`"${template}": every pair of edge values, twice over, as render gives them`, () => {
+      const compiled = compilePartitionTemplate(template);
+      const memoised = compiled.valuesRenderer(indexOf, JOB);
+      let compared = 0;
+      for (let pass = 0; pass < 2; pass += 1) {
+        for (const x of values) {
+          for (const y of values) {
+            const event = [x, y, x, y];
+            const expected = outcome(() => compiled.render((name) => event[indexOf(name)], JOB));
+            assert.equal(outcome(() => memoised(event)), expected, `${template} with ${String(x)}, ${String(y)}`);
+            compared += 1;
+          }
+        }
+      }
+      assert.equal(compared, 2 * values.length ** 2);
+    });
+  }
+
+  test('a memoised path is the same string object as before; a new value still renders anew', () => {
+    const memoised = compilePartitionTemplate(DEFAULT_PARTITION_TEMPLATE).valuesRenderer(indexOf, JOB);
+    const at = Date.UTC(2018, 0, 1, 2);
+    const first = memoised([0, 0, 41, at]);
+    assert.equal(first, 'pickup_location=041/year=2018/month=01/');
+    assert.equal(memoised([0, 0, 41, at + 3_600_000]), first);
+    assert.equal(memoised([0, 0, 41, at + 40 * DAY]), 'pickup_location=041/year=2018/month=02/');
+    assert.equal(memoised([0, 0, 42, at]), 'pickup_location=042/year=2018/month=01/');
+  });
+
+  test(`after ${MAX_MEMOISED_PATHS} paths the memo starts over and the paths stay right`, () => {
+    const memoised = compilePartitionTemplate('a={a}/').valuesRenderer(indexOf, JOB);
+    for (let round = 0; round < 2; round += 1) {
+      for (let i = 0; i < MAX_MEMOISED_PATHS + 10; i += 1) assert.equal(memoised([i]), `a=${i}/`);
+    }
   });
 });

@@ -81,3 +81,59 @@ test('timers (lease renewals, the status line) run between batches while the que
   assert.ok(handledWhenTimerRan >= 0 && handledWhenTimerRan < 12, `the timer ran after ${handledWhenTimerRan} of 12 batches`);
   assert.equal((await store.listLeases())[0]?.checkpoint, '12');
 });
+
+/** A sink that keeps what it is given, call by call. */
+class CollectingSink extends BaseSink {
+  readonly name = 'collect';
+  readonly calls: string[][] = [];
+  async write(records: readonly SinkRecord[]): Promise<void> {
+    this.calls.push(records.map((r) => String(r.event.values[0])));
+  }
+}
+
+/** A source that emits one batch of `count` records: every 7th rejected by the source, every 5th not decodable. */
+class OneBatchSource extends BurstSource {
+  override async start(context: SourceContext): Promise<void> {
+    const [item] = await this.leases.store.listLeases();
+    const taken = await this.leases.store.takeLease(item!, this.leases.runId);
+    this.leases.add(taken!.held);
+    await context.assigned([taken!.item]);
+    const records = Array.from({ length: this.count }, (_, i) => ({
+      data: Buffer.from(i % 5 === 0 ? `bad ${i}` : String(i)),
+      origin: { source: 't', stream: 's', shard: 'p', position: String(i) },
+      ...(i % 7 === 0 ? { rejected: `source rejected ${i}` } : {}),
+    }));
+    void context.emit({ shard: 'p', records, position: String(this.count - 1) });
+  }
+}
+
+test('a batch larger than a write slice reaches the sinks whole, in order, in slices; rejects go to the dead letters', async () => {
+  // Given one batch of 2,501 records, some rejected by the source, some not decodable
+  const store = new MemoryLeaseStore();
+  await store.registerRun('r');
+  await store.createLease('p', [], 'TRIM_HORIZON');
+  const leases = new LeaseTable(store, 'r');
+  const sink = new CollectingSink();
+  const coordinator = new CheckpointCoordinator({ leases, sinks: [sink], log });
+  const decode = (bytes: Uint8Array): { ok: true; event: { values: string[] } } | { ok: false; reason: string } => {
+    const text = Buffer.from(bytes).toString();
+    return text.startsWith('bad') ? { ok: false, reason: `cannot decode ${text}` } : { ok: true, event: { values: [text] } };
+  };
+  const count = 2501;
+  const pipeline = new Pipeline({ source: new OneBatchSource(leases, count), decode, sinks: [sink], deadLetters: new DeadLetterOutput({ log }), coordinator, checkpointIntervalMs: 3_600_000, log });
+
+  // When it is handled
+  await pipeline.start();
+  while (pipeline.stats().eventsIn < count) await new Promise((r) => setTimeout(r, 5));
+  await pipeline.stop();
+
+  // Then every valid record reached the sink once, in order, over several calls of at most 1,000 records
+  const expected = Array.from({ length: count }, (_, i) => i).filter((i) => i % 7 !== 0 && i % 5 !== 0).map(String);
+  assert.deepEqual(sink.calls.flat(), expected);
+  assert.ok(sink.calls.length >= 3 && sink.calls.every((c) => c.length <= 1000), `calls of ${sink.calls.map((c) => c.length).join(', ')}`);
+  const stats = pipeline.stats();
+  assert.equal(stats.eventsIn, count);
+  assert.equal(stats.eventsValid, expected.length);
+  assert.equal(stats.eventsRejected, count - expected.length);
+  assert.equal((await store.listLeases())[0]?.checkpoint, String(count - 1));
+});

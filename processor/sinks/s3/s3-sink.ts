@@ -113,7 +113,9 @@ export class S3Sink extends PartitionedS3Committer<DecodedEvent> {
     const index = new Map(schema.fields.map((f, i) => [f.name, i]));
     const template = compilePartitionTemplate(config.partitionTemplate, schema.fields.map((f) => f.name));
     const context = { jobStartMs: options.jobStartMs };
-    this.#renderPartition = (event) => template.render((name) => event.values[index.get(name) ?? -1], context);
+    // Memoised: the path of an event is looked up by the values it depends on, not rendered anew.
+    const render = template.valuesRenderer((name) => index.get(name) ?? -1, context);
+    this.#renderPartition = (event) => render(event.values);
   }
 
   protected writerOptions(log: Logger): Omit<PartitionedWriterOptions<DecodedEvent>, 'runId'> {

@@ -21,6 +21,7 @@
  * parsed with `JSON.parse`, and the spans are matched to the records in order; any mismatch
  * falls back to `JSON.parse` of the whole body.
  */
+import { isAscii } from 'node:buffer';
 import { GetRecordsCommand, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 
 /** The fields of a GetRecords response that the reader uses. */
@@ -43,17 +44,17 @@ interface WireBody {
 
 const DATA_KEY = '"Data":"';
 
+type MutableRecord = { -readonly [K in keyof _Record]: _Record[K] };
+
 function toRecord(wire: WireRecord, data: Uint8Array): _Record | undefined {
   if (typeof wire.SequenceNumber !== 'string' || typeof wire.PartitionKey !== 'string') return undefined;
+  // Built without object spreads (this runs once per record); the optional fields only when present.
+  const record: MutableRecord = { Data: data, SequenceNumber: wire.SequenceNumber, PartitionKey: wire.PartitionKey };
   const arrival = wire.ApproximateArrivalTimestamp;
-  return {
-    Data: data,
-    SequenceNumber: wire.SequenceNumber,
-    PartitionKey: wire.PartitionKey,
-    // AWS JSON 1.1 timestamps are epoch seconds (with a fraction).
-    ...(typeof arrival === 'number' ? { ApproximateArrivalTimestamp: new Date(Math.round(arrival * 1000)) } : {}),
-    ...(typeof wire.EncryptionType === 'string' ? { EncryptionType: wire.EncryptionType as _Record['EncryptionType'] } : {}),
-  };
+  // AWS JSON 1.1 timestamps are epoch seconds (with a fraction).
+  if (typeof arrival === 'number') record.ApproximateArrivalTimestamp = new Date(Math.round(arrival * 1000));
+  if (typeof wire.EncryptionType === 'string') record.EncryptionType = wire.EncryptionType as _Record['EncryptionType'];
+  return record;
 }
 
 function fields(body: WireBody, records: _Record[]): GetRecordsFields {
@@ -95,6 +96,8 @@ export function parseGetRecordsBody(text: string): GetRecordsFields | undefined 
   const spans: number[] = [];
   const pieces: string[] = [];
   let from = 0;
+  // The most bytes the spans decode to (3 per 4 base64 characters, as Buffer.from allots).
+  let decodedBound = 0;
   // The next backslash at or after the current span (2^32 - 1 when there is none).
   let backslash = -1;
   for (;;) {
@@ -109,6 +112,7 @@ export function parseGetRecordsBody(text: string): GetRecordsFields | undefined 
     if (backslash < end) return parsePlain(text);
     pieces.push(text.slice(from, start));
     spans.push(start, end);
+    decodedBound += ((end - start) * 3) >>> 2;
     from = end;
   }
   if (spans.length === 0) return parsePlain(text);
@@ -122,13 +126,19 @@ export function parseGetRecordsBody(text: string): GetRecordsFields | undefined 
   const wire = body.Records;
   if (!Array.isArray(wire) || wire.length * 2 !== spans.length) return parsePlain(text);
   const records: _Record[] = new Array(wire.length);
+  // Every record's data is decoded into one buffer for the whole response (a view each), instead
+  // of a buffer per record: the same bytes (the same base64 decoder), far fewer allocations.
+  const decoded = Buffer.allocUnsafeSlow(decodedBound);
+  let at = 0;
   for (let i = 0; i < wire.length; i += 1) {
     const w = wire[i] as WireRecord;
     // Every record's Data must be one of the cut spans (now empty), in order.
     if (typeof w !== 'object' || w === null || w.Data !== '') return parsePlain(text);
     const start = spans[2 * i]!;
     const end = spans[2 * i + 1]!;
-    const data = Buffer.from(text.slice(start, end), 'base64');
+    const length = decoded.write(text.slice(start, end), at, ((end - start) * 3) >>> 2, 'base64');
+    const data = new Uint8Array(decoded.buffer, decoded.byteOffset + at, length);
+    at += length;
     const record = toRecord(w, data);
     if (!record) return parsePlain(text);
     records[i] = record;
@@ -154,7 +164,17 @@ async function readBody(body: unknown): Promise<Buffer | undefined> {
   if (typeof body !== 'object' || body === null || !(Symbol.asyncIterator in body)) return undefined;
   const chunks: Buffer[] = [];
   for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  return Buffer.concat(chunks);
+  // One chunk (a small response) is the body as it is; Buffer.concat would copy it.
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/**
+ * The body as text. A body of ASCII bytes only (every response whose partition keys are ASCII:
+ * base64, digits, JSON punctuation) reads as Latin-1, which gives the same string as UTF-8 for
+ * ASCII and costs about a tenth: no UTF-8 decoding of megabytes of base64. Exported for tests.
+ */
+export function bodyText(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
 const EMPTY_OBJECT = new TextEncoder().encode('{}');
@@ -166,7 +186,7 @@ const rawBodyMiddleware: Middleware = (next, context) => (async (args: Parameter
   if (status < 200 || status >= 300) return result;
   const bytes = await readBody(response.body);
   if (bytes === undefined) return result;
-  const parsed = parseGetRecordsBody(bytes.toString('utf8'));
+  const parsed = parseGetRecordsBody(bodyText(bytes));
   if (parsed === undefined) {
     response.body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } else {

@@ -8,6 +8,7 @@ import {
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
+  type _Record,
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../../common/log.js';
 import { backoffDelay, retry, sleep } from '../../../common/retry.js';
@@ -15,9 +16,10 @@ import { withDeadline } from '../../../common/deadline.js';
 import { describeError, isRetriable } from '../../../common/errors.js';
 import { SHARD_END } from '../../checkpoint/types.js';
 import type { EmitBatch, SourceRecord } from '../types.js';
+import type { SourcePosition } from '../../lifecycle.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
-import { deaggregate } from './kpl.js';
+import { deaggregate, hasKplMagic } from './kpl.js';
 import { fastGetRecordsCommand } from './get-records.js';
 import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
@@ -63,6 +65,60 @@ function isThrottle(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: string }).name === 'ProvisionedThroughputExceededException';
 }
 
+/** Where a batch resumes inside a KPL aggregate: its user records through `through` were committed already. */
+export interface AggregateSkip {
+  readonly sequenceNumber: string;
+  readonly through: bigint;
+}
+
+/**
+ * The source records of one GetRecords response, in order: KPL aggregates are split into their
+ * user records, each with its own position (`<seq>:<sub>`), those covered by `skip` left out; a
+ * corrupt aggregate is one record the pipeline sends to the dead letters. Exported for tests and
+ * the hot-path bench.
+ */
+export function toSourceRecords(records: readonly _Record[], streamName: string, shardId: string, skip: AggregateSkip | undefined): SourceRecord[] {
+  const batch: SourceRecord[] = [];
+  for (const r of records) {
+    const sequenceNumber = r.SequenceNumber ?? '';
+    const arrivalTimeMs = r.ApproximateArrivalTimestamp?.getTime();
+    const partitionKey = r.PartitionKey ?? '';
+    const data = r.Data ?? new Uint8Array(0);
+    // A plain record (no KPL magic), the common case: itself, at its sequence number.
+    if (!hasKplMagic(data)) {
+      batch.push({ data, origin: kinesisOrigin(streamName, shardId, sequenceNumber, arrivalTimeMs, partitionKey, undefined) });
+      continue;
+    }
+    const result = deaggregate({ data, sequenceNumber, partitionKey });
+    if (!result.ok) {
+      batch.push({ data, origin: kinesisOrigin(streamName, shardId, sequenceNumber, arrivalTimeMs, partitionKey, undefined), rejected: result.error.message });
+      continue;
+    }
+    for (const user of result.records) {
+      if (skip && user.sequenceNumber === skip.sequenceNumber && user.subSequenceNumber !== undefined && BigInt(user.subSequenceNumber) <= skip.through) continue;
+      const position = user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`;
+      batch.push({ data: user.data, origin: kinesisOrigin(streamName, shardId, position, arrivalTimeMs, user.partitionKey, user.explicitHashKey) });
+    }
+  }
+  return batch;
+}
+
+/** A record's origin, built without object spreads (once per record); optional fields only when known, in this order. */
+function kinesisOrigin(
+  stream: string,
+  shard: string,
+  position: string,
+  arrivalTimeMs: number | undefined,
+  partitionKey: string | undefined,
+  explicitHashKey: string | undefined,
+): SourcePosition {
+  const origin: { -readonly [K in keyof SourcePosition]: SourcePosition[K] } = { source: 'kinesis', stream, shard, position };
+  if (arrivalTimeMs !== undefined) origin.arrivalTimeMs = arrivalTimeMs;
+  if (partitionKey !== undefined) origin.partitionKey = partitionKey;
+  if (explicitHashKey !== undefined) origin.explicitHashKey = explicitHashKey;
+  return origin;
+}
+
 /** Reads the shard until it ends ('ended') or the signal aborts ('stopped'). */
 export async function readShard(options: ShardReaderOptions): Promise<'ended' | 'stopped'> {
   const { client, shardId, signal, log } = options;
@@ -82,7 +138,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
 
   let lastPosition = options.startPosition;
   // Resuming inside a KPL aggregate (`<seq>:<sub>`): its first user records were committed already.
-  let skip: { sequenceNumber: string; through: bigint } | undefined;
+  let skip: AggregateSkip | undefined;
   if (isUserRecordPosition(options.startPosition) && options.startPosition.includes(':')) {
     const p = parseUserRecordPosition(options.startPosition);
     if (p.subSequenceNumber !== undefined) skip = { sequenceNumber: p.sequenceNumber, through: p.subSequenceNumber };
@@ -142,33 +198,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     const lag = response.MillisBehindLatest ?? 0;
     options.onLag(lag);
     if (records.length > 0) {
-      const batch: SourceRecord[] = [];
-      for (const r of records) {
-        const sequenceNumber = r.SequenceNumber ?? '';
-        const arrival = r.ApproximateArrivalTimestamp ? { arrivalTimeMs: r.ApproximateArrivalTimestamp.getTime() } : {};
-        const origin = (position: string, keys: { partitionKey?: string; explicitHashKey?: string | undefined }): SourceRecord['origin'] => ({
-          source: 'kinesis',
-          stream: options.streamName,
-          shard: shardId,
-          position,
-          ...arrival,
-          ...(keys.partitionKey !== undefined ? { partitionKey: keys.partitionKey } : {}),
-          ...(keys.explicitHashKey !== undefined ? { explicitHashKey: keys.explicitHashKey } : {}),
-        });
-        const data = r.Data ?? new Uint8Array(0);
-        // KPL aggregates are split into their user records, each with its own position
-        // (`<seq>:<sub>`); a corrupt aggregate is one record the pipeline sends to the dead letters.
-        const result = deaggregate({ data, sequenceNumber, partitionKey: r.PartitionKey ?? '' });
-        if (!result.ok) {
-          batch.push({ data, origin: origin(sequenceNumber, { partitionKey: r.PartitionKey ?? '' }), rejected: result.error.message });
-          continue;
-        }
-        for (const user of result.records) {
-          if (skip && user.sequenceNumber === skip.sequenceNumber && user.subSequenceNumber !== undefined && BigInt(user.subSequenceNumber) <= skip.through) continue;
-          const position = user.subSequenceNumber === undefined ? sequenceNumber : `${sequenceNumber}:${user.subSequenceNumber}`;
-          batch.push({ data: user.data, origin: origin(position, user) });
-        }
-      }
+      const batch = toSourceRecords(records, options.streamName, shardId, skip);
       skip = undefined;
       // Batches end on whole Kinesis records, so the position after one is the last sequence number.
       lastPosition = records[records.length - 1]!.SequenceNumber ?? lastPosition;
