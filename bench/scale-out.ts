@@ -126,10 +126,10 @@ function phaseSplit(p: { start: number; reading: number; idle: number; final: nu
   return p === undefined ? 'no phases' : `start ${p.start.toFixed(2)}, reading ${p.reading.toFixed(2)}, idle ${p.idle.toFixed(2)}, final ${p.final.toFixed(2)} s`;
 }
 
-/** `main 3.1+0.2 s, 9 others 0.4+0.1 s`: user+system CPU of the main thread and of the other threads. */
+/** `main 3.1+0.2 s, 9 others 0.4+0.1 s; 80k faults, 900/300 switches`: user+system CPU of the main thread and of the other threads, minor page faults, voluntary/involuntary context switches. */
 function threadSplit(t: ThreadCpu | undefined): string {
   if (t === undefined) return 'no /proc';
-  return `main ${t.mainUser.toFixed(2)}+${t.mainSystem.toFixed(2)} s, ${t.otherThreads} others ${t.otherUser.toFixed(2)}+${t.otherSystem.toFixed(2)} s`;
+  return `main ${t.mainUser.toFixed(2)}+${t.mainSystem.toFixed(2)} s, ${t.otherThreads} others ${t.otherUser.toFixed(2)}+${t.otherSystem.toFixed(2)} s; ${Math.round(t.minorFaults / 1000)}k faults, ${t.voluntarySwitches}/${t.involuntarySwitches} switches`;
 }
 
 /** Runs `n` workers over a loaded stream until every event is read; stops them and checks the output. */

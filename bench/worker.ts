@@ -50,6 +50,20 @@ export interface ThreadCpu {
   readonly otherSystem: number;
   /** Threads other than the main one. */
   readonly otherThreads: number;
+  /** Minor page faults of all threads (memory the kernel mapped in on first touch). */
+  readonly minorFaults: number;
+  /** Context switches of all threads: waits (voluntary) and preemptions (involuntary). */
+  readonly voluntarySwitches: number;
+  readonly involuntarySwitches: number;
+}
+
+/** One thread's counters. */
+interface ThreadSample {
+  readonly user: number;
+  readonly system: number;
+  readonly minorFaults: number;
+  readonly voluntarySwitches: number;
+  readonly involuntarySwitches: number;
 }
 
 /** CPU seconds of all threads. */
@@ -61,8 +75,8 @@ export function threadTotal(t: ThreadCpu): number {
 const USER_HZ = 100;
 
 /** user and system CPU seconds of each thread of `pid` (by thread id) from /proc; undefined if the process is gone or /proc is missing. */
-export function readThreadCpu(pid: number): Map<number, { user: number; system: number }> | undefined {
-  const threads = new Map<number, { user: number; system: number }>();
+export function readThreadCpu(pid: number): Map<number, ThreadSample> | undefined {
+  const threads = new Map<number, ThreadSample>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -70,7 +84,11 @@ export function readThreadCpu(pid: number): Map<number, { user: number; system: 
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const user = Number(fields[11]) / USER_HZ;
       const system = Number(fields[12]) / USER_HZ;
-      if (Number.isFinite(user) && Number.isFinite(system)) threads.set(Number(tid), { user, system });
+      const minorFaults = Number(fields[7]);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const voluntarySwitches = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+      const involuntarySwitches = Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+      if (Number.isFinite(user) && Number.isFinite(system)) threads.set(Number(tid), { user, system, minorFaults, voluntarySwitches, involuntarySwitches });
     }
   } catch {
     // The process (or a thread) exited between the listing and the read; what was read stays.
@@ -79,13 +97,19 @@ export function readThreadCpu(pid: number): Map<number, { user: number; system: 
 }
 
 /** Sums per-thread samples into main thread and others; `seen` keeps each thread's last sample, so threads that exited still count. */
-function splitThreads(pid: number, seen: ReadonlyMap<number, { user: number; system: number }>): ThreadCpu {
+function splitThreads(pid: number, seen: ReadonlyMap<number, ThreadSample>): ThreadCpu {
   let mainUser = 0;
   let mainSystem = 0;
   let otherUser = 0;
   let otherSystem = 0;
   let otherThreads = 0;
+  let minorFaults = 0;
+  let voluntarySwitches = 0;
+  let involuntarySwitches = 0;
   for (const [tid, t] of seen) {
+    minorFaults += t.minorFaults;
+    voluntarySwitches += t.voluntarySwitches;
+    involuntarySwitches += t.involuntarySwitches;
     if (tid === pid) {
       mainUser = t.user;
       mainSystem = t.system;
@@ -95,7 +119,7 @@ function splitThreads(pid: number, seen: ReadonlyMap<number, { user: number; sys
       otherThreads += 1;
     }
   }
-  return { mainUser, mainSystem, otherUser, otherSystem, otherThreads };
+  return { mainUser, mainSystem, otherUser, otherSystem, otherThreads, minorFaults, voluntarySwitches, involuntarySwitches };
 }
 
 /**
@@ -105,7 +129,7 @@ function splitThreads(pid: number, seen: ReadonlyMap<number, { user: number; sys
 export function startWorker(env: Record<string, string>, nodeArgs: readonly string[] = [], logFile?: string): Worker {
   const child = spawn(process.execPath, [...nodeArgs, CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-  const seen = new Map<number, { user: number; system: number }>();
+  const seen = new Map<number, ThreadSample>();
   const sample = setInterval(() => {
     const pid = child.pid;
     if (pid === undefined || child.exitCode !== null) return;
