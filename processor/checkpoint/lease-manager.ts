@@ -9,7 +9,8 @@
  *   watchdog stops it (fatal `LeaseLostError`) before anyone can take the lease, even while a
  *   renewal call hangs. This holds while clock rates differ by less than a fifth.
  * - **Taking.** Each balance round lists runs and leases; free leases, expired leases and leases of
- *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`.
+ *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`. The first round
+ *   comes `firstTakeDelayMs` after the run registered, so runs started together count each other.
  * - **Balancing without ping-pong.** A run below its share with nothing free asks the runs holding
  *   the most leases for its whole shortfall at once (`takeRequestedBy`), each lease from a run
  *   holding at least two more than the asker then holds. The owner sees the requests when it
