@@ -9,7 +9,8 @@
  *   watchdog stops it (fatal `LeaseLostError`) before anyone can take the lease, even while a
  *   renewal call hangs. This holds while clock rates differ by less than a fifth.
  * - **Taking.** Each balance round lists runs and leases; free leases, expired leases and leases of
- *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`.
+ *   dead runs are taken, up to this run's share `ceil(active leases / live runs)`. The first round
+ *   comes `firstTakeDelayMs` after the run registered, so runs started together count each other.
  * - **Balancing without ping-pong.** A run below its share with nothing free asks the runs holding
  *   the most leases for its whole shortfall at once (`takeRequestedBy`), each lease from a run
  *   holding at least two more than the asker then holds. The owner sees the requests when it
@@ -40,6 +41,14 @@ export interface LeaseTimings {
   readonly balanceIntervalMs: number;
   /** Most leases this run holds. @default 98 */
   readonly maxLeases: number;
+  /**
+   * How long a run waits after registering before its first balance round (plus up to a second of
+   * jitter), so that runs started together see each other's registrations and each takes its share,
+   * instead of the first one taking every lease and handing most back (a checkpoint of every open
+   * file). Start-up of a processor takes about a CPU-second, more on a loaded host.
+   * @default half of balanceIntervalMs, at most 3000
+   */
+  readonly firstTakeDelayMs: number;
 }
 
 /** What the manager calls. */
@@ -76,6 +85,7 @@ export function leaseTimings(leaseDurationMs = 10_000, overrides: Partial<LeaseT
     renewIntervalMs: overrides.renewIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 3)),
     balanceIntervalMs: overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2)),
     maxLeases: overrides.maxLeases ?? 98,
+    firstTakeDelayMs: overrides.firstTakeDelayMs ?? Math.min(3000, Math.floor((overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2))) / 2)),
   };
 }
 
@@ -231,8 +241,9 @@ export class LeaseManager {
 
   async #balanceLoop(): Promise<void> {
     // Tasks started together (a deployment, a scale-out) first see each other's runs, so each takes
-    // its share instead of the first one taking every lease and handing them over one by one.
-    await sleep(Math.random() * Math.min(1000, this.#o.balanceIntervalMs), this.#stopBalancing.signal);
+    // its share instead of the first one taking every lease and handing them over.
+    // The jitter keeps runs that registered together from listing at the same moment.
+    await sleep(this.#o.firstTakeDelayMs + Math.random() * Math.min(1000, this.#o.balanceIntervalMs), this.#stopBalancing.signal);
     while (!this.#stopBalancing.signal.aborted) {
       let waiting = false;
       try {

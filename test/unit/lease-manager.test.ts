@@ -19,10 +19,11 @@ function manager(
   runId: string,
   lost: (e: LeaseLostError) => void = () => undefined,
   handOvers: (readonly string[])[] = [],
+  firstTakeDelayMs = 0,
 ): { leases: LeaseTable; manager: LeaseManager } {
   const leases = new LeaseTable(store, runId);
   const m = new LeaseManager({
-    ...leaseTimings(600, { renewIntervalMs: 100, balanceIntervalMs: 50 }),
+    ...leaseTimings(600, { renewIntervalMs: 100, balanceIntervalMs: 50, firstTakeDelayMs }),
     leases,
     log,
     sync: async () => undefined,
@@ -89,6 +90,25 @@ describe('LeaseManager', () => {
     assert.deepEqual([...settled].sort(), [2, 3, 3]);
     for (const r of [a, b, c]) await r.manager.close();
     started.length = 0;
+  });
+
+  test('runs started together, one registering later than the others, split the leases without a hand-over', async (t) => {
+    // Given eight free leases and a run that registers first
+    const store = new MemoryLeaseStore();
+    for (let i = 0; i < 8; i += 1) await store.createLease(`s${i}`, [], 'TRIM_HORIZON');
+    const handOvers: (readonly string[])[] = [];
+    const runs = ['a', 'b', 'c'].map((id) => manager(store, id, undefined, handOvers, 1000));
+    t.after(() => Promise.all(runs.map((r) => r.manager.abandon())));
+    await runs[0]!.manager.start();
+    // When the other two register a tenth of a second later (a slower start-up), well within the
+    // first run's wait before it takes any lease
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await Promise.all(runs.slice(1).map((r) => r.manager.start()));
+    // Then each takes its share directly: no lease is handed over (each hand-over is a checkpoint)
+    await waitFor('every run holds two or three', () => runs.every((r) => r.leases.all().length >= 2 && r.leases.all().length <= 3), 20_000);
+    assert.deepEqual(runs.map((r) => r.leases.all().length).sort(), [2, 3, 3]);
+    assert.deepEqual(handOvers, []);
+    for (const r of runs) await r.manager.close();
   });
 
   test('a run that stops renewing is fenced as dead, and its leases are taken', async () => {
