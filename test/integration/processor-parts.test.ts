@@ -28,7 +28,7 @@ import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
 import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/multipart.js';
 import { createS3Client } from '../../processor/sinks/s3/s3-sink.js';
-import { readShard } from '../../processor/sources/kinesis/shard-reader.js';
+import { readShard, recordsPerCall } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceBatch } from '../../processor/sources/types.js';
 import { startServicesForTest, uniqueName, waitFor } from '../support/local.js';
 import { runKinesisSource } from '../support/source-harness.js';
@@ -210,6 +210,37 @@ describe('processor parts on local servers', () => {
       assert.ok(children.every((c) => ended.includes(c.ShardId!)), 'both children were read to their end');
       const merged = leases.find((l) => l.parents.length === 2);
       assert.deepEqual([...(merged?.parents ?? [])].sort(), children.map((c) => c.ShardId!).sort(), 'the merged shard names both parents');
+    });
+
+    test('with 16 shards, a shard asks for its share of the bytes in flight once its record size is known', async () => {
+      // Given a 16-shard stream, and a client that notes the Limit of every GetRecords call
+      const stream = uniqueName('limit');
+      await services.createStream(stream, 16);
+      const client = new KinesisClient(baseClientConfig());
+      const limits: number[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetRecordsCommand') limits.push((args.input as { Limit?: number }).Limit ?? -1);
+          return next(args);
+        },
+        { step: 'initialize', name: 'noteGetRecordsLimit' },
+      );
+      const record = (i: number): string => `${String(i).padStart(6, '0')}${'x'.repeat(2042)}`; // 2,048 bytes
+      await put(kinesis, stream, [record(0)], 'k');
+      // When the source has read the first record (so its shard knows the record size), and 2,000 more arrive at once
+      const run = await runKinesisSource({ client, streamName: stream, initialPosition: { type: 'TRIM_HORIZON' }, shardDiscoveryIntervalMs: 200, limits: { idleIntervalMs: 3000, minCallIntervalMs: 10 } });
+      await waitFor('the first record', () => run.texts().length >= 1, 30_000);
+      for (let i = 0; i < 4; i += 1) await put(kinesis, stream, Array.from({ length: 500 }, (_, j) => record(1 + i * 500 + j)), 'k');
+      await waitFor('2,001 records', () => run.texts().length >= 2001, 60_000);
+      await run.stop();
+      client.destroy();
+      // Then every record was read once, in order, and that shard asked for 416 records a call
+      // (max(2 MiB / 2.5, 13 MiB / 16) bytes over 2,048 bytes), not for the service's 10,000
+      assert.deepEqual(run.texts(), Array.from({ length: 2001 }, (_, i) => record(i)));
+      const expected = recordsPerCall(10_000, 16, 2048);
+      assert.equal(expected, 416);
+      assert.ok(limits.filter((l) => l === expected).length >= 5, `calls with Limit ${expected}: ${limits.filter((l) => l === expected).length} of ${limits.length}`);
+      assert.deepEqual([...new Set(limits)].sort((a, b) => a - b), [expected, 10_000]);
     });
 
     test('a second run resumes after the checkpoint of the first', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { _Record } from '@aws-sdk/client-kinesis';
 import { aggregate, deaggregate } from '../../processor/sources/kinesis/kpl.js';
-import { toSourceRecords, type AggregateSkip } from '../../processor/sources/kinesis/shard-reader.js';
+import { FULL_RATE_BYTES_PER_CALL, READ_BYTES_IN_FLIGHT, recordsPerCall, toSourceRecords, type AggregateSkip } from '../../processor/sources/kinesis/shard-reader.js';
 import type { SourceRecord } from '../../processor/sources/types.js';
 
 /** The per-record conversion as the shard reader did it before (object spreads, deaggregate for every record). */
@@ -83,3 +83,26 @@ describe('toSourceRecords: the same source records as before', () => {
     });
   }
 });
+
+describe('recordsPerCall (the Limit of a GetRecords call)', () => {
+  test('one or two shards of TripEvent-sized records ask for the service maximum; 16 shards for their share; never below the full read rate', () => {
+    assert.equal(recordsPerCall(10_000, 1, 410), 10_000);
+    assert.equal(recordsPerCall(10_000, 2, 410), 10_000);
+    assert.equal(recordsPerCall(10_000, 8, 410), Math.floor(READ_BYTES_IN_FLIGHT / 8 / 410));
+    assert.equal(recordsPerCall(10_000, 16, 410), Math.floor(READ_BYTES_IN_FLIGHT / 16 / 410));
+    // 64 shards: the share (213 KB) is below the full read rate per call, which wins
+    assert.equal(recordsPerCall(10_000, 64, 410), Math.floor(FULL_RATE_BYTES_PER_CALL / 410));
+    // The full read rate holds: 2.5 calls a second of that Limit read 2 MiB/s
+    assert.ok(2.5 * recordsPerCall(10_000, 1000, 410) * 410 >= 2 * 1024 * 1024 - 410 * 2.5);
+  });
+
+  test('before the first records, with huge or tiny records, and with a lower configured maximum', () => {
+    assert.equal(recordsPerCall(10_000, 16, undefined), 10_000, 'size unknown: the maximum');
+    assert.equal(recordsPerCall(10_000, 16, 0), 10_000, 'records of no data: the maximum');
+    assert.equal(recordsPerCall(10_000, 16, 1024 * 1024), 1, 'records of 1 MiB: one at a time');
+    assert.equal(recordsPerCall(10_000, 16, 10), 10_000, 'tiny records: the maximum');
+    assert.equal(recordsPerCall(500, 2, 410), 500, 'never above the configured maximum');
+    assert.equal(recordsPerCall(10_000, 0, 410), 10_000, 'no reader counted yet: the maximum');
+  });
+});
+

@@ -204,6 +204,7 @@ export class KinesisSource implements Source {
         signal: abort.signal,
         log,
         limits,
+        activeShards: () => this.#readers.size,
         onLag: (ms) => {
           this.#lag.set(shardId, ms);
           reader.lastProgress = Date.now();
