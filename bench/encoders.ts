@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDecoder, createFileFormat, loadSchema } from '../processor/formats/index.js';
 import type { DecodedEvent, FileFormatOptions } from '../processor/formats/index.js';
 import { numberFlag } from './args.js';
+import { peakRssMiB } from '../common/peak-rss.js';
 
 /** Options of {@link runEncoderBench}. */
 export interface EncoderBenchOptions {
@@ -154,7 +155,7 @@ function rate(count: number, start: bigint, _sink: number): number {
 }
 
 function peakRss(): number {
-  return process.resourceUsage().maxRSS / 1024;
+  return peakRssMiB();
 }
 
 /** The JSON texts of `count` TripEvents: the sample rows in turn, trip_id 1..count. */

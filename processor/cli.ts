@@ -14,6 +14,7 @@ import { createLogger } from '../common/log.js';
 import { loadConfig, processorHelp } from './config/index.js';
 import type { CheckpointPhase } from './checkpoint/coordinator.js';
 import { startProcessor, type StartProcessorOptions } from './processor.js';
+import { peakRssMiB } from '../common/peak-rss.js';
 
 /** A stop must end before ECS's stop timeout (120 s) kills the task: after this, exit 1 with a clear error. */
 const STOP_DEADLINE_MS = 110_000;
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     checkpoints: stats.checkpoints,
     ...(stats.sourceProgress ? { input: stats.sourceProgress } : {}),
     cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakRssMiB: peakRssMiB(),
   });
   return 0;
 }
