@@ -74,6 +74,7 @@ describe('KPL-aggregated Kinesis records', () => {
 
     // When a second processor starts on the same lease table and runs for a while
     const second = await startTestProcessor(flags);
+    await waitFor('the second reading its shards', () => second.stats().activeShards >= 1);
     await new Promise((r) => setTimeout(r, 1500));
     await second.stop();
 

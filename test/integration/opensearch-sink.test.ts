@@ -129,7 +129,9 @@ describe('OpenSearch sink on a real node', { skip: openSearchSkipReason() }, () 
     const dupes = trips.slice(0, 3);
     const texts = [...dupes.map((d) => eventText(d)), eventText(dupes[0]!, { tip_amount: 99 })];
     const third = await startTestProcessor(['--InputKinesisStream', stream, '--InputStreamInitalPosition', 'LATEST', '--ApplicationName', uniqueName('third'), ...osFlags]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // LATEST is where its reader begins, after the run's first balance round (up to half a balance interval after start)
+    await waitFor('the third run reading its shard', () => third.stats().activeShards >= 1);
+    await new Promise((r) => setTimeout(r, 1000));
     for (const text of texts) {
       await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: [{ Data: Buffer.from(text), PartitionKey: 'dupes' }] }));
     }
