@@ -66,7 +66,7 @@ export async function runEncoderBench(options: EncoderBenchOptions = {}): Promis
     for (const text of texts) sink += (JSON.parse(text) as { vendor_id: number }).vendor_id;
     return rate(rows, start, sink);
   });
-  const baseline: EncoderBenchEntry = { name: 'JSON.parse (baseline)', rows, rowsPerSec: baselineRate, ratio: 1, peakRssMiB: peakRss() };
+  const baseline: EncoderBenchEntry = { name: 'JSON.parse (baseline)', rows, rowsPerSec: baselineRate, ratio: 1, peakRssMiB: peakRssMiB() };
 
   const decode = createDecoder(schema);
   const events: DecodedEvent[] = new Array<DecodedEvent>(rows);
@@ -80,7 +80,7 @@ export async function runEncoderBench(options: EncoderBenchOptions = {}): Promis
     return rate(rows, start, 0);
   });
   const entries: EncoderBenchEntry[] = [
-    { name: 'decoder (bytes -> DecodedEvent)', rows, rowsPerSec: decoderRate, ratio: decoderRate / baselineRate, peakRssMiB: peakRss() },
+    { name: 'decoder (bytes -> DecodedEvent)', rows, rowsPerSec: decoderRate, ratio: decoderRate / baselineRate, peakRssMiB: peakRssMiB() },
   ];
 
   const encoders: { name: string; options: FileFormatOptions; rows: number; note?: string }[] = [
@@ -116,7 +116,7 @@ export async function runEncoderBench(options: EncoderBenchOptions = {}): Promis
       rowsPerSec: perSec,
       ratio: perSec / baselineRate,
       bytes,
-      peakRssMiB: peakRss(),
+      peakRssMiB: peakRssMiB(),
       ...(spec.note === undefined ? {} : { note: spec.note }),
     });
   }
@@ -152,10 +152,6 @@ function best(times: number, measure: () => number): number {
 function rate(count: number, start: bigint, _sink: number): number {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return count / seconds;
-}
-
-function peakRss(): number {
-  return peakRssMiB();
 }
 
 /** The JSON texts of `count` TripEvents: the sample rows in turn, trip_id 1..count. */

@@ -80,12 +80,13 @@ interface Observation {
 
 /** Default timings from a lease duration. */
 export function leaseTimings(leaseDurationMs = 10_000, overrides: Partial<LeaseTimings> = {}): LeaseTimings {
+  const balanceIntervalMs = overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2));
   return {
     leaseDurationMs,
     renewIntervalMs: overrides.renewIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 3)),
-    balanceIntervalMs: overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2)),
+    balanceIntervalMs,
     maxLeases: overrides.maxLeases ?? 98,
-    firstTakeDelayMs: overrides.firstTakeDelayMs ?? Math.min(3000, Math.floor((overrides.balanceIntervalMs ?? Math.max(50, Math.floor(leaseDurationMs / 2))) / 2)),
+    firstTakeDelayMs: overrides.firstTakeDelayMs ?? Math.min(3000, Math.floor(balanceIntervalMs / 2)),
   };
 }
 
