@@ -16,14 +16,10 @@ import { fastGetRecordsCommand } from '../processor/sources/kinesis/get-records.
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
 import { jsonParseBaseline } from './pipeline.js';
+import { cpuSeconds } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const PER_CALL = 10_000;
-
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1e6;
-}
 
 /** The results of {@link runGetRecordsBench}: records per CPU-second. */
 export interface GetRecordsBenchResult {

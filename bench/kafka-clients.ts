@@ -44,6 +44,7 @@ import { createLogger } from '../common/log.js';
 import { startKafka } from '../local/kafka.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
+import { median } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -192,12 +193,6 @@ async function measure(work: () => Promise<unknown>): Promise<Sample> {
   await work();
   const used = process.cpuUsage(cpu);
   return { cpu: (used.user + used.system) / 1e6, wall: (performance.now() - wall) / 1000 };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** One client's medians for one task. */

@@ -20,6 +20,7 @@ import { startProcessor } from '../processor/processor.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
 import { startLocal } from './pipeline.js';
+import { cpuSeconds } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 
@@ -29,11 +30,6 @@ export interface KafkaSourceBenchResult {
   readonly kinesisEventsPerCpuSecond: number;
   readonly kafkaEventsPerCpuSecond: number;
   readonly ratio: number;
-}
-
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1e6;
 }
 
 /** Reads `count` events with the processor configured by `argv` (Discard sink); returns events per CPU-second. */

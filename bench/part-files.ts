@@ -20,6 +20,7 @@ import { createS3Client } from '../processor/sinks/s3/s3-sink.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
 import { startLocal } from './pipeline.js';
+import { cpuSeconds, median } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const BUCKET = 'bench-part-files';
@@ -62,17 +63,6 @@ export interface PartFilesBenchResult {
   /** Median over the pairs after the first (warm). */
   readonly warmPerFileMs: number;
   readonly warmRatio: number;
-}
-
-function cpuMs(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1000;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs the benchmark and prints a line per pair and a summary. */
@@ -118,13 +108,13 @@ export async function runPartFilesBench(options: PartFilesBenchOptions = {}): Pr
     const now = Date.now();
     let start = process.cpuUsage();
     for (let i = 0; i < items.length; i += 500) await writer.append(items.slice(i, i + 500), now);
-    const append = cpuMs(start);
+    const append = cpuSeconds(start) * 1000;
     start = process.cpuUsage();
     const pending = await writer.preCommit();
-    const preCommit = cpuMs(start);
+    const preCommit = cpuSeconds(start) * 1000;
     start = process.cpuUsage();
     const committed = await writer.commit(pending);
-    const commit = cpuMs(start);
+    const commit = cpuSeconds(start) * 1000;
     if (committed !== items.length) throw new Error(`expected ${items.length} events committed, got ${committed}`);
     return { append, preCommit, commit, bytes: pending.reduce((sum, p) => sum + p.bytes, 0) };
   }

@@ -33,6 +33,7 @@ import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag } from './args.js';
 import { compareOutputs, describeComparison, downloadObjects, writeExpectedOutput } from './read-back.js';
 import { buildProcessor, startWorker } from './worker.js';
+import { cpuSeconds } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const LAUNCH_LOCAL = fileURLToPath(new URL('../scripts/launch/etl-local.mjs', import.meta.url));
@@ -84,11 +85,6 @@ export interface PipelineBenchResult {
   readonly sixteenShardRatio: number;
   /** Rows read back and found equal to the oracle's (0 when not read back). */
   readonly rowsReadBack: number;
-}
-
-function cpuSeconds(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1e6;
 }
 
 /** `JSON.parse` of the texts, events per CPU-second: best of 3 after a warm-up (the baseline of every processor bench). */

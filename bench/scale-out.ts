@@ -32,6 +32,7 @@ import { makeEventTexts, sampleTripEvents } from './encoders.js';
 import { numberFlag, stringFlag } from './args.js';
 import { jsonParseBaseline, loadStreams, startLocal } from './pipeline.js';
 import { buildProcessor, startWorker, threadTotal, type ThreadCpu } from './worker.js';
+import { median } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const SHARDS = 8;
@@ -266,11 +267,6 @@ export async function runScaleOutBench(options: { events?: number; maxWorkers?: 
   } finally {
     await local.stop();
   }
-  const median = (values: readonly number[]): number => {
-    const sorted = [...values].sort((x, y) => x - y);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const figures = variants.map((v) => {
     const of = (events: number): ScaleOutRound[] =>
       rounds.filter((r) => r.workers === v.n && r.events === events && r.contenders?.kind === v.contenders?.kind);
