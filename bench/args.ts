@@ -15,3 +15,15 @@ export function stringFlag(name: string, argv: readonly string[] = process.argv)
   if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
   return value;
 }
+
+/**
+ * `--node-args "--max-semi-space-size=64 …"`: flags for the processor's node, split on spaces, or
+ * undefined when absent. Its value starts with `--`, so it is not read with {@link stringFlag}.
+ */
+export function nodeArgsFlag(argv: readonly string[] = process.argv): string[] | undefined {
+  const at = argv.indexOf('--node-args');
+  if (at === -1) return undefined;
+  const value = argv[at + 1];
+  if (value === undefined) throw new Error('--node-args needs a value');
+  return value.split(' ').filter((a) => a !== '');
+}

@@ -7,7 +7,9 @@
  * caveat (it waits on kinesalite and s3rver).
  *
  * Run: `npx tsx bench/pipeline.ts [--events 100000] [--shards 2] [--checkpoint-interval MS]
- * [--partition-template T] [--cpu-prof DIR] [--no-read-back]`, or via `npm run bench`.
+ * [--partition-template T] [--cpu-prof DIR] [--no-read-back] [--repeat R] [--node-args "…"]`, or via
+ * `npm run bench`. `--repeat R` runs each size R times, alternated, and uses the median CPU per size
+ * (a shared machine moves one run's CPU by ±20%); `--node-args` passes flags to the processor's node.
  * `--partition-template all/` writes one file per checkpoint instead of 94: the difference in CPU
  * is the per-file cost. `--events 1000000` measures at 250k and 1M events.
  *
@@ -22,6 +24,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,10 +33,10 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { baseClientConfig } from '../common/aws.js';
 import { PutRecordsWriter } from '../common/kinesis/index.js';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
-import { numberFlag } from './args.js';
+import { nodeArgsFlag, numberFlag } from './args.js';
 import { compareOutputs, describeComparison, downloadObjects, writeExpectedOutput } from './read-back.js';
 import { buildProcessor, startWorker } from './worker.js';
-import { cpuSeconds } from './measure.js';
+import { cpuSeconds, median } from './measure.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
 const LAUNCH_LOCAL = fileURLToPath(new URL('../scripts/launch/etl-local.mjs', import.meta.url));
@@ -63,6 +66,13 @@ export interface PipelineBenchOptions {
   readonly cpuProfileDir?: string;
   /** Read the N round's output back and compare it with the oracle's. @default true */
   readonly readBack?: boolean;
+  /**
+   * Runs of each size, alternated (N/4, N, N/4, N, …) so a change in the machine's load hits both
+   * sizes alike; the figures use the median CPU per size. @default 1
+   */
+  readonly repeat?: number;
+  /** Extra arguments for the processor's node (e.g. `--max-semi-space-size=32`), to compare settings. */
+  readonly nodeArgs?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -85,6 +95,8 @@ export interface PipelineBenchResult {
   readonly sixteenShardRatio: number;
   /** Rows read back and found equal to the oracle's (0 when not read back). */
   readonly rowsReadBack: number;
+  /** With `repeat` > 1: the steady-state figure of each (N/4, N) pair, lowest to highest, events per CPU-second. */
+  readonly steadyPerPair: readonly number[];
 }
 
 /** `JSON.parse` of the texts, events per CPU-second: best of 3 after a warm-up (the baseline of every processor bench). */
@@ -179,9 +191,14 @@ async function countObjects(bucket: string, prefix: string): Promise<number> {
   return files;
 }
 
-/** Runs one processor process (processor/cli.ts) over `stream` until `count` events are read, then stops it (final checkpoint) and checks the count written. */
-export async function runRound(env: Record<string, string>, stream: string, count: number, options: PipelineBenchOptions, nodeArgs: readonly string[]): Promise<Round> {
-  const prefix = `${stream}/`;
+/**
+ * Runs one processor process (processor/cli.ts) over `stream` until `count` events are read, then
+ * stops it (final checkpoint) and checks the count written. `tag` makes a repetition's application
+ * and output prefix its own (`<stream>-<tag>/`).
+ */
+export async function runRound(env: Record<string, string>, stream: string, count: number, options: PipelineBenchOptions, nodeArgs: readonly string[], tag?: string): Promise<Round> {
+  const name = tag === undefined ? stream : `${stream}-${tag}`;
+  const prefix = `${name}/`;
   const wall = performance.now();
   const worker = startWorker(
     {
@@ -193,7 +210,7 @@ export async function runRound(env: Record<string, string>, stream: string, coun
       OutputBucket: 'bench-output',
       OutputPrefix: prefix,
       CheckpointTable: 'bench-checkpoints',
-      ApplicationName: `bench-${stream}`,
+      ApplicationName: `bench-${name}`,
       // Longer than the run unless checkpoints are measured: files roll at every checkpoint.
       CheckpointInterval: String(options.checkpointIntervalMs ?? 3_600_000),
       StatusInterval: '200',
@@ -258,10 +275,24 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
     await loadStreams(texts, [['bench-small', small], ['bench-large', count]], shards);
     log('  processing ...');
     const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
-    const a = await runRound(local.env, 'bench-small', small, options, []);
-    const b = await runRound(local.env, 'bench-large', count, options, profile);
-    const whole = count / b.cpuSeconds;
-    const steady = (b.events - a.events) / Math.max(0.01, b.cpuSeconds - a.cpuSeconds);
+    const nodeArgs = options.nodeArgs ?? [];
+    const repeat = Math.max(1, options.repeat ?? 1);
+    const smalls: Round[] = [];
+    const larges: Round[] = [];
+    for (let r = 0; r < repeat; r += 1) {
+      const tag = r === 0 ? undefined : `r${r}`;
+      smalls.push(await runRound(local.env, 'bench-small', small, options, nodeArgs, tag));
+      // The first N round is the one profiled, counted and read back.
+      larges.push(await runRound(local.env, 'bench-large', count, options, r === 0 ? [...nodeArgs, ...profile] : nodeArgs, tag));
+      if (repeat > 1) log(`    pair ${r + 1}/${repeat}: CPU ${smalls[r]!.cpuSeconds.toFixed(2)} s and ${larges[r]!.cpuSeconds.toFixed(2)} s (load ${loadavg()[0]!.toFixed(1)})`);
+    }
+    const a = smalls[0]!;
+    const b = larges[0]!;
+    const smallCpu = median(smalls.map((x) => x.cpuSeconds));
+    const largeCpu = median(larges.map((x) => x.cpuSeconds));
+    const whole = count / largeCpu;
+    const steady = (count - small) / Math.max(0.01, largeCpu - smallCpu);
+    const steadyPerPair = repeat === 1 ? [] : smalls.map((x, i) => (count - small) / Math.max(0.01, larges[i]!.cpuSeconds - x.cpuSeconds)).sort((x, y) => x - y);
     const bytesPerEvent = texts.reduce((sum, t) => sum + Buffer.byteLength(t), 0) / texts.length;
     const needEventsPerSecond = (TARGET_SHARDS * SHARD_READ_BYTES_PER_SECOND) / bytesPerEvent;
     const rowsReadBack = options.readBack === false ? 0 : await readBack(texts, 'bench-large/', options.partitionTemplate, log);
@@ -278,21 +309,25 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
       bytesPerEvent: Math.round(bytesPerEvent),
       sixteenShardRatio: steady / needEventsPerSecond,
       rowsReadBack,
+      steadyPerPair: steadyPerPair.map(Math.round),
     };
     log('');
     log('  measure                                               events/s   ratio to JSON.parse');
     log(`  baseline: JSON.parse, per CPU-second                ${String(result.baselineEventsPerCpuSecond).padStart(9)}   1.000`);
     log(`  processor whole process (N), per CPU-s              ${String(result.pipelineEventsPerCpuSecond).padStart(9)}   ${result.ratioToBaseline.toFixed(3)}`);
     log(`  processor steady state (N/4 -> N), per CPU-s        ${String(result.steadyEventsPerCpuSecond).padStart(9)}   ${result.steadyRatioToBaseline.toFixed(3)}`);
+    if (steadyPerPair.length > 0) {
+      log(`  (medians of ${repeat} runs per size; the pairs alone: ${steadyPerPair.map((x) => (x / baseline).toFixed(3)).join(', ')}× JSON.parse)`);
+    }
     // The processor reports its CPU in hundredths of a second, and a shared machine adds tenths.
-    if (b.cpuSeconds - a.cpuSeconds < STEADY_MIN_CPU_SECONDS) log(`  (steady state unreliable: the rounds differ by ${(b.cpuSeconds - a.cpuSeconds).toFixed(2)} s of CPU; use --events 100000 or more)`);
+    if (largeCpu - smallCpu < STEADY_MIN_CPU_SECONDS) log(`  (steady state unreliable: the rounds differ by ${(largeCpu - smallCpu).toFixed(2)} s of CPU; use --events 100000 or more)`);
     log(`  processor wall clock (waits on local servers)       ${String(result.pipelineEventsPerWallSecond).padStart(9)}   ${(result.pipelineEventsPerWallSecond / baseline).toFixed(3)}`);
     log(
       `  ${TARGET_SHARDS} shards at 2 MiB/s each (${Math.round(needEventsPerSecond)} events/s of ${result.bytesPerEvent} bytes): ` +
         `steady state handles ${((steady * bytesPerEvent) / 1024 / 1024).toFixed(1)} MiB per CPU-second, ${result.sixteenShardRatio.toFixed(2)}× the ${TARGET_SHARDS * 2} MiB/s ` +
         `(${result.sixteenShardRatio >= 1 ? 'one vCPU keeps up' : 'one vCPU does not keep up'})`,
     );
-    for (const r of [a, b]) {
+    for (const r of repeat === 1 ? [a, b] : [...smalls, ...larges]) {
       log(`  ${String(r.events).padStart(7)} events: CPU ${r.cpuSeconds.toFixed(2)} s over ${r.wallSeconds.toFixed(2)} s wall; peak RSS ${r.peakRssMiB} MiB; checkpoints ${r.checkpoints}; files ${r.files}`);
     }
     log(`  JSON ${JSON.stringify(result)}`);
@@ -306,6 +341,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const events = numberFlag('--events');
   const shards = numberFlag('--shards');
   const checkpointIntervalMs = numberFlag('--checkpoint-interval');
+  const repeat = numberFlag('--repeat');
+  const nodeArgs = nodeArgsFlag();
   const at = process.argv.indexOf('--cpu-prof');
   const cpuProfileDir = at === -1 ? undefined : process.argv[at + 1];
   if (at !== -1 && (cpuProfileDir === undefined || cpuProfileDir.startsWith('--'))) throw new Error('--cpu-prof needs a directory');
@@ -318,6 +355,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(checkpointIntervalMs ? { checkpointIntervalMs } : {}),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
     ...(partitionTemplate === undefined ? {} : { partitionTemplate }),
+    ...(repeat ? { repeat } : {}),
+    ...(nodeArgs ? { nodeArgs } : {}),
     readBack: !process.argv.includes('--no-read-back'),
   });
 }

@@ -29,7 +29,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeEventTexts, sampleTripEvents } from './encoders.js';
-import { numberFlag, stringFlag } from './args.js';
+import { nodeArgsFlag, numberFlag, stringFlag } from './args.js';
 import { jsonParseBaseline, loadStreams, startLocal } from './pipeline.js';
 import { buildProcessor, startWorker, threadTotal, type ThreadCpu } from './worker.js';
 import { median } from './measure.js';
@@ -304,10 +304,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const repeat = numberFlag('--repeat');
   const partitionTemplate = stringFlag('--partition-template');
   const contend = numberFlag('--contend');
-  // `--node-args "--single-threaded-gc --max-semi-space-size=64"`: its value starts with `--`, so not stringFlag.
-  const nodeArgsAt = process.argv.indexOf('--node-args');
-  if (nodeArgsAt !== -1 && process.argv[nodeArgsAt + 1] === undefined) throw new Error('--node-args needs a value');
-  const nodeArgs = nodeArgsAt === -1 ? undefined : process.argv[nodeArgsAt + 1]!.split(' ').filter((a) => a !== '');
+  const nodeArgs = nodeArgsFlag();
   await runScaleOutBench({
     ...(nodeArgs ? { nodeArgs } : {}),
     ...(contend ? { contend } : {}),

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeArgsFlag, numberFlag } from '../../bench/args.js';
 import { readThreadCpu } from '../../bench/worker.js';
 import { selfTimes, steadyByFunction } from '../../bench/profile-diff.js';
 import { fitCosts, leastSquares, type ScaleOutRound } from '../../bench/scale-out.js';
@@ -118,5 +119,18 @@ describe('fitCosts', () => {
 
   test('rounds that cannot separate the costs are an error, not a figure', () => {
     assert.throws(() => leastSquares([[1, 2], [2, 4]], [1, 2]), /not determined/);
+  });
+});
+
+describe('bench flags', () => {
+  test('--node-args takes a value that starts with --, split on spaces', () => {
+    assert.deepEqual(nodeArgsFlag(['node', 'bench.ts', '--node-args', '--max-semi-space-size=64  --single-threaded-gc', '--repeat', '3']), ['--max-semi-space-size=64', '--single-threaded-gc']);
+    assert.equal(nodeArgsFlag(['node', 'bench.ts', '--repeat', '3']), undefined);
+    assert.throws(() => nodeArgsFlag(['node', 'bench.ts', '--node-args']), /--node-args needs a value/);
+  });
+
+  test('--repeat is a positive integer', () => {
+    assert.equal(numberFlag('--repeat', ['node', 'bench.ts', '--repeat', '3']), 3);
+    assert.throws(() => numberFlag('--repeat', ['node', 'bench.ts', '--repeat', '0']), /--repeat needs a positive integer, got 0/);
   });
 });
