@@ -26,6 +26,7 @@ import { DynamoDbLeaseStore, INLINE_STATE_MAX_BYTES } from '../../processor/chec
 import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
 import { FencedError } from '../../processor/checkpoint/errors.js';
 import { SHARD_END } from '../../processor/checkpoint/types.js';
+import { leaseTimings } from '../../processor/checkpoint/lease-manager.js';
 import { completeUpload, uploadUncommitted } from '../../processor/sinks/s3/multipart.js';
 import { createS3Client } from '../../processor/sinks/s3/s3-sink.js';
 import { readShard, recordsPerCall } from '../../processor/sources/kinesis/shard-reader.js';
@@ -330,6 +331,28 @@ describe('processor parts on local servers', () => {
       assert.deepEqual(run.texts(), ['new']);
       assert.equal(leases.length, 2);
       assert.ok(leases.every((l) => l.checkpoint.startsWith('AT_TIMESTAMP:') || /^\d+$/.test(l.checkpoint)), 'start sentinels resume at the start time');
+    });
+
+    test('LATEST: what is written after the start but before the first balance round is read, nothing from before', async () => {
+      const stream = uniqueName('latest-early');
+      await services.createStream(stream, 1);
+      await put(kinesis, stream, ['old'], 'k');
+      await new Promise((r) => setTimeout(r, 200));
+      // Given a run whose first balance round comes 2 s after its start (half of a 4 s balance interval)
+      const run = await runKinesisSource(
+        { streamName: stream, initialPosition: { type: 'LATEST' }, limits: { idleIntervalMs: 50 } },
+        undefined,
+        undefined,
+        leaseTimings(8000, { balanceIntervalMs: 4000, renewIntervalMs: 1000 }),
+      );
+      // When a record is written before that round, i.e. before the shard has a lease or a reader
+      await put(kinesis, stream, ['early'], 'k');
+      const leasesAfterPut = await run.store.listLeases();
+      // Then the run reads it (it starts at its own start time, not where the reader begins), and not the older one
+      await waitFor('the early record', () => run.texts().length > 0, 40_000);
+      await run.stop();
+      assert.equal(leasesAfterPut.length, 0, 'the record was written before the first balance round created the lease');
+      assert.deepEqual(run.texts(), ['early']);
     });
   });
 

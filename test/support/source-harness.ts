@@ -5,7 +5,7 @@
  */
 import { createLogger } from '../../common/log.js';
 import { CheckpointCoordinator } from '../../processor/checkpoint/coordinator.js';
-import { leaseTimings } from '../../processor/checkpoint/lease-manager.js';
+import { leaseTimings, type LeaseTimings } from '../../processor/checkpoint/lease-manager.js';
 import { LeaseTable } from '../../processor/checkpoint/lease-table.js';
 import { MemoryLeaseStore } from '../../processor/checkpoint/memory-store.js';
 import type { LeaseStore } from '../../processor/checkpoint/types.js';
@@ -39,9 +39,10 @@ export async function runKinesisSource(
   options: Omit<KinesisSourceOptions, 'log' | 'leases' | 'timings'>,
   store: LeaseStore = new MemoryLeaseStore(),
   runId = `run-${Math.random().toString(36).slice(2, 8)}`,
+  timings: LeaseTimings = leaseTimings(2000, { balanceIntervalMs: 100, renewIntervalMs: 300 }),
 ): Promise<SourceRun> {
   const leases = new LeaseTable(store, runId);
-  const source = new KinesisSource({ ...options, log, leases, timings: leaseTimings(2000, { balanceIntervalMs: 100, renewIntervalMs: 300 }) });
+  const source = new KinesisSource({ ...options, log, leases, timings });
   const sink = new RecordingSink();
   const deadLetters = new DeadLetterOutput({ log });
   const coordinator = new CheckpointCoordinator({ leases, sinks: [sink], log });

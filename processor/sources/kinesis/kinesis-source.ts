@@ -4,8 +4,10 @@
  * Kinesis-specific: creating a lease per shard (shard sync) and one reader per held lease.
  *
  * Shard sync lists the shards (ListShards, paginated) and creates the missing leases:
- * - a shard with no parent in the stream starts at `InputStreamInitalPosition` (LATEST is recorded
- *   as the time reading began, so a restart before its first record resumes from that point); with LATEST or
+ * - a shard with no parent in the stream starts at `InputStreamInitalPosition`; LATEST is recorded
+ *   in the new lease as the time the run that created it started (AT_TIMESTAMP), so nothing written
+ *   between the start and the first balance round is skipped, and a restart before the shard's
+ *   first record resumes from that point; with LATEST or
  *   AT_TIMESTAMP, a shard already closed when the application first starts is not read (as the
  *   KCL does), and its children count as roots;
  * - a child shard gets a lease (from TRIM_HORIZON) only once every parent's lease holds SHARD_END,
@@ -86,6 +88,8 @@ export class KinesisSource implements Source {
   #stopped = false;
   #lastSync = -Infinity;
   #resync = false;
+  /** When this run started: a LATEST lease it creates starts there (see {@link KinesisSource.#sync}). */
+  #startedMs = Date.now();
 
   constructor(options: KinesisSourceOptions) {
     this.#o = options;
@@ -99,6 +103,7 @@ export class KinesisSource implements Source {
 
   async start(context: SourceContext): Promise<void> {
     this.#context = context;
+    this.#startedMs = Date.now();
     this.#manager = new LeaseManager({
       ...this.#o.timings,
       leases: this.#o.leases,
@@ -286,7 +291,9 @@ export class KinesisSource implements Source {
       const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && (inStream.has(p) || leases.has(p)));
       let checkpoint: string;
       if (skipped.has(id)) checkpoint = SHARD_END;
-      else if (parents.length === 0 || parents.every((p) => skipped.has(p))) checkpoint = initial.type === 'LATEST' ? 'LATEST' : startSentinel(initial, now);
+      // LATEST is the moment this run started, not the later moment a reader first takes the lease
+      // (after the first balance round, up to 3 s on): records written in between are read.
+      else if (parents.length === 0 || parents.every((p) => skipped.has(p))) checkpoint = startSentinel(initial, this.#startedMs);
       else if (parents.every((p) => leases.get(p)?.checkpoint === SHARD_END)) checkpoint = 'TRIM_HORIZON';
       else continue; // a parent is still being read
       if (await this.#o.leases.store.createLease(id, parents, checkpoint)) {
