@@ -291,8 +291,10 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
     const smallCpu = median(smalls.map((x) => x.cpuSeconds));
     const largeCpu = median(larges.map((x) => x.cpuSeconds));
     const whole = count / largeCpu;
-    const steady = (count - small) / Math.max(0.01, largeCpu - smallCpu);
-    const steadyPerPair = repeat === 1 ? [] : smalls.map((x, i) => (count - small) / Math.max(0.01, larges[i]!.cpuSeconds - x.cpuSeconds)).sort((x, y) => x - y);
+    /** Extra events per extra CPU-second between an N/4 and an N round. */
+    const steadyRate = (smallSeconds: number, largeSeconds: number): number => (count - small) / Math.max(0.01, largeSeconds - smallSeconds);
+    const steady = steadyRate(smallCpu, largeCpu);
+    const steadyPerPair = repeat === 1 ? [] : smalls.map((x, i) => steadyRate(x.cpuSeconds, larges[i]!.cpuSeconds)).sort((x, y) => x - y);
     const bytesPerEvent = texts.reduce((sum, t) => sum + Buffer.byteLength(t), 0) / texts.length;
     const needEventsPerSecond = (TARGET_SHARDS * SHARD_READ_BYTES_PER_SECOND) / bytesPerEvent;
     const rowsReadBack = options.readBack === false ? 0 : await readBack(texts, 'bench-large/', options.partitionTemplate, log);

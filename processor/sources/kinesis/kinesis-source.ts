@@ -88,8 +88,8 @@ export class KinesisSource implements Source {
   #stopped = false;
   #lastSync = -Infinity;
   #resync = false;
-  /** When this run started: a LATEST lease it creates starts there (see {@link KinesisSource.#sync}). */
-  #startedMs = Date.now();
+  /** When this run started (set by start()): a LATEST lease it creates starts there (see {@link KinesisSource.#sync}). */
+  #startedMs = 0;
 
   constructor(options: KinesisSourceOptions) {
     this.#o = options;
