@@ -1,0 +1,782 @@
+//! Strict decoding of one JSON record against a schema, with exactly the acceptance of
+//! processor/formats/decode.ts (or less): the record must be UTF-8 and a JSON object, the last
+//! occurrence of a key wins, unknown keys are validated and skipped (without recursion), and each
+//! schema field's value is checked by its type's rules. Values land in a reused [`Row`].
+use std::ops::Range;
+
+/// A field's type (the schema's names: int, long, double, string, boolean, timestamp-millis).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Int,
+    Long,
+    Double,
+    Str,
+    Bool,
+    Ts,
+}
+
+impl Kind {
+    pub fn parse(name: &str) -> Option<Kind> {
+        Some(match name {
+            "int" => Kind::Int,
+            "long" => Kind::Long,
+            "double" => Kind::Double,
+            "string" => Kind::Str,
+            "boolean" => Kind::Bool,
+            "timestamp-millis" => Kind::Ts,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Field {
+    pub name: String,
+    pub kind: Kind,
+    pub nullable: bool,
+}
+
+/// The fields and a hash table from key bytes to field index.
+pub struct Schema {
+    pub fields: Vec<Field>,
+    table: Vec<u32>,
+    mask: usize,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+#[inline]
+fn hash(bytes: &[u8]) -> usize {
+    // FNV-1a: keys are short.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as usize
+}
+
+impl Schema {
+    pub fn new(fields: Vec<Field>) -> Schema {
+        let size = (fields.len() * 4).next_power_of_two().max(8);
+        let mut table = vec![EMPTY; size];
+        for (i, f) in fields.iter().enumerate() {
+            let mut at = hash(f.name.as_bytes()) & (size - 1);
+            while table[at] != EMPTY {
+                at = (at + 1) & (size - 1);
+            }
+            table[at] = i as u32;
+        }
+        Schema { fields, table, mask: size - 1 }
+    }
+
+    #[inline]
+    pub fn lookup(&self, key: &[u8]) -> Option<usize> {
+        let mut at = hash(key) & self.mask;
+        loop {
+            let i = self.table[at];
+            if i == EMPTY {
+                return None;
+            }
+            if self.fields[i as usize].name.as_bytes() == key {
+                return Some(i as usize);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
+/// Where a field's (last) value is in the record.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Tok {
+    Missing,
+    Null,
+    True,
+    False,
+    Num { start: u32, end: u32 },
+    /// The content of a string (without quotes); `escaped` when it holds a backslash.
+    Str { start: u32, end: u32, escaped: bool },
+    /// An object or an array.
+    Other,
+}
+
+/// A decoded value.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Value {
+    Null,
+    /// int, long and timestamp-millis.
+    I(i64),
+    F(f64),
+    B(bool),
+    /// A range of [`Row::strings`].
+    S(u32, u32),
+}
+
+/// One decoded record, reused from record to record.
+pub struct Row {
+    pub values: Vec<Value>,
+    pub strings: Vec<u8>,
+    toks: Vec<Tok>,
+    stack: Vec<u8>,
+    key: Vec<u8>,
+}
+
+impl Row {
+    pub fn new(fields: usize) -> Row {
+        Row { values: vec![Value::Null; fields], strings: Vec::new(), toks: vec![Tok::Missing; fields], stack: Vec::new(), key: Vec::new() }
+    }
+
+    pub fn str(&self, start: u32, end: u32) -> &[u8] {
+        &self.strings[start as usize..end as usize]
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// A string starting at the opening quote: its content span and whether it has escapes.
+    #[inline]
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let c = *self.b.get(self.i)?;
+            match c {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Some((start, end, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    let e = *self.b.get(self.i + 1)?;
+                    match e {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// A number token's span (JSON grammar).
+    #[inline]
+    fn number(&mut self) -> Option<(usize, usize)> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(c) if c.is_ascii_digit() => {
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        if matches!(b.get(i), Some(b'e') | Some(b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+') | Some(b'-')) {
+                i += 1;
+            }
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        self.i = i;
+        Some((start, i))
+    }
+
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// One value, its kind as a token (objects and arrays are skipped whole, without recursion).
+    fn value(&mut self, stack: &mut Vec<u8>) -> Option<Tok> {
+        self.ws();
+        match *self.b.get(self.i)? {
+            b'"' => {
+                let (s, e, escaped) = self.string()?;
+                Some(Tok::Str { start: s as u32, end: e as u32, escaped })
+            }
+            b't' => self.literal(b"true").map(|_| Tok::True),
+            b'f' => self.literal(b"false").map(|_| Tok::False),
+            b'n' => self.literal(b"null").map(|_| Tok::Null),
+            b'{' | b'[' => self.skip_container(stack).map(|_| Tok::Other),
+            _ => {
+                let (s, e) = self.number()?;
+                Some(Tok::Num { start: s as u32, end: e as u32 })
+            }
+        }
+    }
+
+    /// Skips an object or array starting here.
+    fn skip_container(&mut self, stack: &mut Vec<u8>) -> Option<()> {
+        stack.clear();
+        loop {
+            // At the start of a value.
+            self.ws();
+            match *self.b.get(self.i)? {
+                b'{' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                    } else {
+                        stack.push(b'}');
+                        self.string()?;
+                        self.ws();
+                        if self.b.get(self.i) != Some(&b':') {
+                            return None;
+                        }
+                        self.i += 1;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                    } else {
+                        stack.push(b']');
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
+            }
+            // After a value.
+            loop {
+                let Some(&close) = stack.last() else { return Some(()) };
+                self.ws();
+                let c = *self.b.get(self.i)?;
+                if c == b',' {
+                    self.i += 1;
+                    if close == b'}' {
+                        self.ws();
+                        self.string()?;
+                        self.ws();
+                        if self.b.get(self.i) != Some(&b':') {
+                            return None;
+                        }
+                        self.i += 1;
+                    }
+                    break;
+                } else if c == close {
+                    self.i += 1;
+                    stack.pop();
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Appends the unescaped content of a JSON string (already checked by `Cursor::string`) to `out`;
+/// a lone surrogate becomes U+FFFD, as a JS string holding one is written in UTF-8.
+pub fn unescape(s: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c != b'\\' {
+            let next = s[i..].iter().position(|&b| b == b'\\').map_or(s.len(), |p| i + p);
+            out.extend_from_slice(&s[i..next]);
+            i = next;
+            continue;
+        }
+        let e = s[i + 1];
+        i += 2;
+        let simple = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            _ => 0,
+        };
+        if e != b'u' {
+            out.push(simple);
+            continue;
+        }
+        let unit = hex4(&s[i..i + 4]);
+        i += 4;
+        let code = if (0xd800..0xdc00).contains(&unit) {
+            // A high surrogate: a pair only with a low one escaped right after it.
+            if s.len() >= i + 6 && s[i] == b'\\' && s[i + 1] == b'u' {
+                let low = hex4(&s[i + 2..i + 6]);
+                if (0xdc00..0xe000).contains(&low) {
+                    i += 6;
+                    0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)
+                } else {
+                    0xfffd
+                }
+            } else {
+                0xfffd
+            }
+        } else if (0xdc00..0xe000).contains(&unit) {
+            0xfffd
+        } else {
+            unit
+        };
+        let ch = char::from_u32(code).unwrap_or('\u{fffd}');
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+fn hex4(h: &[u8]) -> u32 {
+    h.iter().fold(0, |acc, &c| acc * 16 + (c as char).to_digit(16).unwrap_or(0))
+}
+
+const INT32_MIN: f64 = -2_147_483_648.0;
+const INT32_MAX: f64 = 2_147_483_647.0;
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+const MAX_EPOCH_MS: f64 = 8.64e15;
+
+/// Decodes `record` into `row`; false when the JS decoder would refuse it (or might: the caller
+/// then asks the JS decoder).
+pub fn decode(schema: &Schema, record: &[u8], row: &mut Row) -> bool {
+    let record = record.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(record);
+    if std::str::from_utf8(record).is_err() {
+        return false;
+    }
+    for t in row.toks.iter_mut() {
+        *t = Tok::Missing;
+    }
+    if scan_object(schema, record, row).is_none() {
+        return false;
+    }
+    row.strings.clear();
+    for (i, field) in schema.fields.iter().enumerate() {
+        let tok = row.toks[i];
+        let value = match convert(field.kind, tok, record, &mut row.strings) {
+            Some(v) => v,
+            None => return false,
+        };
+        if value == Value::Null && !field.nullable {
+            return false;
+        }
+        row.values[i] = value;
+    }
+    true
+}
+
+fn scan_object(schema: &Schema, record: &[u8], row: &mut Row) -> Option<()> {
+    let mut c = Cursor { b: record, i: 0 };
+    c.ws();
+    if c.b.get(c.i) != Some(&b'{') {
+        return None;
+    }
+    c.i += 1;
+    c.ws();
+    if c.b.get(c.i) == Some(&b'}') {
+        c.i += 1;
+    } else {
+        loop {
+            c.ws();
+            let (ks, ke, escaped) = c.string()?;
+            let field = if escaped {
+                row.key.clear();
+                unescape(&record[ks..ke], &mut row.key);
+                schema.lookup(&row.key)
+            } else {
+                schema.lookup(&record[ks..ke])
+            };
+            c.ws();
+            if c.b.get(c.i) != Some(&b':') {
+                return None;
+            }
+            c.i += 1;
+            let tok = c.value(&mut row.stack)?;
+            if let Some(f) = field {
+                row.toks[f] = tok;
+            }
+            c.ws();
+            match *c.b.get(c.i)? {
+                b',' => c.i += 1,
+                b'}' => {
+                    c.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    c.ws();
+    if c.i != record.len() {
+        return None;
+    }
+    Some(())
+}
+
+/// A token's value for a field of `kind`: None when refused, Value::Null for null or missing.
+fn convert(kind: Kind, tok: Tok, record: &[u8], strings: &mut Vec<u8>) -> Option<Value> {
+    match tok {
+        Tok::Missing | Tok::Null => Some(Value::Null),
+        Tok::Other => None,
+        Tok::True | Tok::False => (kind == Kind::Bool).then_some(Value::B(tok == Tok::True)),
+        Tok::Num { start, end } => {
+            let text = &record[start as usize..end as usize];
+            // The grammar was checked: ASCII digits, sign, point, exponent.
+            let f: f64 = unsafe { std::str::from_utf8_unchecked(text) }.parse().ok()?;
+            match kind {
+                Kind::Int => (f.fract() == 0.0 && (INT32_MIN..=INT32_MAX).contains(&f)).then(|| Value::I(f as i64)),
+                Kind::Double => f.is_finite().then_some(Value::F(f)),
+                Kind::Long => {
+                    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
+                        Some(Value::I(f as i64))
+                    } else if f.is_finite() {
+                        exact_integer(text).map(Value::I)
+                    } else {
+                        None
+                    }
+                }
+                Kind::Ts => (f.fract() == 0.0 && f.abs() <= MAX_SAFE && f.abs() <= MAX_EPOCH_MS).then(|| Value::I(f as i64)),
+                Kind::Str | Kind::Bool => None,
+            }
+        }
+        Tok::Str { start, end, escaped } => {
+            let raw = &record[start as usize..end as usize];
+            let at = strings.len();
+            if escaped {
+                unescape(raw, strings);
+            } else {
+                strings.extend_from_slice(raw);
+            }
+            let text = &strings[at..];
+            match kind {
+                Kind::Str => Some(Value::S(at as u32, strings.len() as u32)),
+                Kind::Long => {
+                    let v = long_string(text);
+                    strings.truncate(at);
+                    v.map(Value::I)
+                }
+                Kind::Ts => {
+                    let v = parse_iso(text);
+                    strings.truncate(at);
+                    v.map(Value::I)
+                }
+                _ => {
+                    strings.truncate(at);
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A long from a string: 1–40 characters, an optional leading '-', then ASCII digits, within 64 bits.
+fn long_string(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 40 {
+        return None;
+    }
+    let digits = if s[0] == b'-' { &s[1..] } else { s };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &d in digits {
+        v = v * 10 + (d - b'0') as i128;
+        if v > (i64::MAX as i128) + 1 {
+            return None;
+        }
+    }
+    let v = if s[0] == b'-' { -v } else { v };
+    i64::try_from(v).ok()
+}
+
+/// The exact value of a JSON number token when it is an integer within 64 bits (`9.2e18`, `12.0`).
+pub fn exact_integer(token: &[u8]) -> Option<i64> {
+    let (negative, rest) = match token.strip_prefix(b"-") {
+        Some(r) => (true, r),
+        None => (false, token),
+    };
+    let mantissa_end = rest.iter().position(|&c| c == b'e' || c == b'E').unwrap_or(rest.len());
+    let (mantissa, exponent) = rest.split_at(mantissa_end);
+    let exponent: i64 = if exponent.is_empty() {
+        0
+    } else {
+        let e = &exponent[1..];
+        let (sign, digits) = match e.first() {
+            Some(b'+') => (1, &e[1..]),
+            Some(b'-') => (-1, &e[1..]),
+            _ => (1, e),
+        };
+        // A huge exponent: JS gives up beyond 400 (and anything that large is out of range anyway).
+        if digits.len() > 6 {
+            return None;
+        }
+        sign * std::str::from_utf8(digits).ok()?.parse::<i64>().ok()?
+    };
+    if exponent > 400 {
+        return None;
+    }
+    let (whole, fraction) = match mantissa.iter().position(|&c| c == b'.') {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &mantissa[..0]),
+    };
+    let mut digits: Vec<u8> = whole.iter().chain(fraction.iter()).copied().collect();
+    let mut shift = exponent - fraction.len() as i64;
+    if shift < 0 {
+        let keep = digits.len() as i64 + shift;
+        if keep < 0 {
+            // Every digit is dropped: an integer only if they are all zero (the value is then 0).
+            return digits.iter().all(|&d| d == b'0').then_some(0);
+        }
+        if !digits[keep as usize..].iter().all(|&d| d == b'0') {
+            return None;
+        }
+        digits.truncate(keep as usize);
+        shift = 0;
+    }
+    let mut v: i128 = 0;
+    let limit = (i64::MAX as i128) + 1;
+    for &d in &digits {
+        v = v * 10 + (d - b'0') as i128;
+        if v > limit {
+            return None;
+        }
+    }
+    for _ in 0..shift {
+        if v == 0 {
+            break;
+        }
+        v *= 10;
+        if v > limit {
+            return None;
+        }
+    }
+    let v = if negative { -v } else { v };
+    i64::try_from(v).ok()
+}
+
+#[inline]
+fn d2(s: &[u8], at: usize) -> Option<i64> {
+    let a = s.get(at)?.wrapping_sub(b'0');
+    let b = s.get(at + 1)?.wrapping_sub(b'0');
+    (a <= 9 && b <= 9).then(|| a as i64 * 10 + b as i64)
+}
+
+/// Epoch ms of `YYYY-MM-DDTHH:MM[:SS[.fff…]](Z|±HH:MM|±HHMM)` (decode.ts `parseIsoTimestamp`).
+pub fn parse_iso(s: &[u8]) -> Option<i64> {
+    let len = s.len();
+    if len < 17 {
+        return None;
+    }
+    let year = d2(s, 0)? * 100 + d2(s, 2)?;
+    let month = d2(s, 5)?;
+    let day = d2(s, 8)?;
+    let hour = d2(s, 11)?;
+    let minute = d2(s, 14)?;
+    let sep = s[10];
+    if s[4] != b'-' || s[7] != b'-' || s[13] != b':' || !(sep == b'T' || sep == b't' || sep == b' ') {
+        return None;
+    }
+    if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut i = 16;
+    let mut second = 0;
+    let mut millis = 0;
+    if s.get(i) == Some(&b':') {
+        second = d2(s, i + 1)?;
+        if second > 59 {
+            return None;
+        }
+        i += 3;
+        if s.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while let Some(c) = s.get(i) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                let place = i - start;
+                if place < 3 {
+                    millis += d as i64 * [100, 10, 1][place];
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+    }
+    let mut offset_minutes = 0;
+    match s.get(i) {
+        Some(b'Z') | Some(b'z') => i += 1,
+        Some(&z) if z == b'+' || z == b'-' => {
+            let oh = d2(s, i + 1)?;
+            let om;
+            if s.get(i + 3) == Some(&b':') {
+                om = d2(s, i + 4)?;
+                i += 6;
+            } else {
+                om = d2(s, i + 3)?;
+                i += 5;
+            }
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            offset_minutes = (oh * 60 + om) * if z == b'-' { -1 } else { 1 };
+        }
+        _ => return None,
+    }
+    if i != len {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis - offset_minutes * 60_000)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 => {
+            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            }
+        }
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The span of a range, for callers holding `Range<usize>`.
+pub fn span(r: &Range<usize>) -> (u32, u32) {
+    (r.start as u32, r.end as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field { name: "i".into(), kind: Kind::Int, nullable: false },
+            Field { name: "l".into(), kind: Kind::Long, nullable: false },
+            Field { name: "s".into(), kind: Kind::Str, nullable: true },
+            Field { name: "t".into(), kind: Kind::Ts, nullable: true },
+        ])
+    }
+
+    #[test]
+    fn values_and_refusals() {
+        let schema = schema();
+        let mut row = Row::new(4);
+        assert!(decode(&schema, br#"{"i":1.0,"l":"-0042","s":"a\u00e9\ud83d\ude00\ud800","x":[{"y":[1,2,{}]}]}"#, &mut row));
+        assert_eq!(row.values[0], Value::I(1));
+        assert_eq!(row.values[1], Value::I(-42));
+        let Value::S(a, b) = row.values[2] else { panic!() };
+        assert_eq!(row.str(a, b), "aé😀\u{fffd}".as_bytes());
+        assert_eq!(row.values[3], Value::Null);
+        assert!(decode(&schema, br#"{"i":"x","i":2,"l":9.2e18,"t":"2018-01-01T07:21:05.5+01:00"}"#, &mut row));
+        assert_eq!(row.values[1], Value::I(9_200_000_000_000_000_000));
+        assert_eq!(row.values[3], Value::I(1514787665500));
+        for bad in [
+            &br#"{"i":2147483648,"l":1}"#[..],
+            br#"{"i":1}"#,
+            br#"{"i":1,"l":1.5}"#,
+            br#"{"i":1,"l":9223372036854775808}"#,
+            br#"{"i":1,"l":1,"x":[1,]}"#,
+            br#"{"i":1,"l":1} x"#,
+            br#"{"i":1,"l":1,"t":"2018-02-30T00:00Z"}"#,
+            b"{\"i\":1,\"l\":1,\"s\":\"\xff\"}",
+            br#"[1]"#,
+            b"",
+        ] {
+            assert!(!decode(&schema, bad, &mut row), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn exact_integers() {
+        assert_eq!(exact_integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(exact_integer(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(exact_integer(b"9223372036854775808"), None);
+        assert_eq!(exact_integer(b"92233720368547758070e-1"), Some(i64::MAX));
+        assert_eq!(exact_integer(b"12.0"), Some(12));
+        assert_eq!(exact_integer(b"1.5"), None);
+        assert_eq!(exact_integer(b"0.0e-5"), Some(0));
+        assert_eq!(exact_integer(b"1e400"), None);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let schema = schema();
+        let mut row = Row::new(4);
+        let deep = format!(r#"{{"x":{}{},"i":1,"l":2}}"#, "[".repeat(1_000_000), "]".repeat(1_000_000));
+        assert!(decode(&schema, deep.as_bytes(), &mut row));
+        let unbalanced = format!(r#"{{"x":{}{},"i":1,"l":2}}"#, "[".repeat(1000), "]".repeat(999));
+        assert!(!decode(&schema, unbalanced.as_bytes(), &mut row));
+    }
+}

@@ -1,0 +1,512 @@
+//! Kinesis GetRecords response bodies, read without building a JSON tree: the records' `Data`
+//! (base64), `SequenceNumber`, `PartitionKey` and `ApproximateArrivalTimestamp`, and the response's
+//! `NextShardIterator`, `MillisBehindLatest` and whether it has `ChildShards`. Anything unusual (a
+//! string with an escape where a span is taken, a field of an unexpected type, broken JSON) makes
+//! the parse return None: the caller then uses the JS parser, which handles (or reports) it.
+use std::ops::Range;
+
+/// One record of a response: spans into the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KinesisRecord {
+    /// The base64 text of `Data` (no escapes in it).
+    pub data: Range<usize>,
+    pub sequence_number: Range<usize>,
+    /// Epoch seconds, as the service writes them.
+    pub arrival_seconds: Option<f64>,
+}
+
+/// What a GetRecords response holds.
+#[derive(Debug, Default, PartialEq)]
+pub struct GetRecordsBody {
+    pub records: Vec<KinesisRecord>,
+    pub next_shard_iterator: Option<Range<usize>>,
+    pub millis_behind_latest: Option<f64>,
+    pub has_child_shards: bool,
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+    /// A string without escapes or control characters: its content span.
+    fn plain_string(&mut self) -> Option<Range<usize>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = &self.b[start..];
+        let len = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if rest[len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(start..start + len)
+    }
+    /// Any string (escapes allowed and checked for shape), skipped.
+    fn skip_string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return Some(()),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let hex = self.b.get(self.i..self.i + 4)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 4;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => {}
+            }
+        }
+    }
+    fn number(&mut self) -> Option<f64> {
+        self.ws();
+        let start = self.i;
+        let b = self.b;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(c) if c.is_ascii_digit() => {
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        if matches!(b.get(i), Some(b'e') | Some(b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+') | Some(b'-')) {
+                i += 1;
+            }
+            if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        self.i = i;
+        std::str::from_utf8(&b[start..i]).ok()?.parse::<f64>().ok()
+    }
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+    /// Skips any JSON value, without recursion.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut stack: Vec<u8> = Vec::new();
+        loop {
+            // A value.
+            match self.peek()? {
+                b'{' => {
+                    self.i += 1;
+                    if self.peek()? == b'}' {
+                        self.i += 1;
+                    } else {
+                        stack.push(b'}');
+                        self.skip_string()?;
+                        self.eat(b':')?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                    } else {
+                        stack.push(b']');
+                        continue;
+                    }
+                }
+                b'"' => self.skip_string()?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
+            }
+            // After a value: close containers or go to the next element.
+            loop {
+                let Some(&close) = stack.last() else { return Some(()) };
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        if close == b'}' {
+                            self.skip_string()?;
+                            self.eat(b':')?;
+                        }
+                        break;
+                    }
+                    c if c == close => {
+                        self.i += 1;
+                        stack.pop();
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+    /// The key of an object member (escape-free keys only; others are compared as never equal).
+    fn key(&mut self) -> Option<Range<usize>> {
+        let save = self.i;
+        if let Some(k) = self.plain_string() {
+            self.eat(b':')?;
+            return Some(k);
+        }
+        self.i = save;
+        self.skip_string()?;
+        self.eat(b':')?;
+        Some(0..0)
+    }
+}
+
+fn record(c: &mut Cursor) -> Option<KinesisRecord> {
+    c.eat(b'{')?;
+    let (mut data, mut seq, mut arrival, mut seen_pk) = (None, None, None, false);
+    if c.peek()? != b'}' {
+        loop {
+            let k = c.key()?;
+            match &c.b[k] {
+                b"Data" => data = Some(c.plain_string()?),
+                b"SequenceNumber" => seq = Some(c.plain_string()?),
+                b"PartitionKey" => {
+                    c.skip_string()?;
+                    seen_pk = true;
+                }
+                b"ApproximateArrivalTimestamp" => arrival = Some(c.number()?),
+                _ => c.skip_value()?,
+            }
+            if c.peek()? == b',' {
+                c.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    c.eat(b'}')?;
+    if !seen_pk {
+        return None;
+    }
+    Some(KinesisRecord { data: data?, sequence_number: seq?, arrival_seconds: arrival })
+}
+
+/// Parses a GetRecords response body; None when it is not one this reader takes (see the module doc).
+pub fn parse_get_records(body: &[u8]) -> Option<GetRecordsBody> {
+    let mut c = Cursor { b: body, i: 0 };
+    let mut out = GetRecordsBody::default();
+    let mut seen_records = false;
+    c.eat(b'{')?;
+    if c.peek()? != b'}' {
+        loop {
+            let k = c.key()?;
+            match &c.b[k] {
+                b"Records" => {
+                    if seen_records {
+                        return None;
+                    }
+                    seen_records = true;
+                    c.eat(b'[')?;
+                    if c.peek()? == b']' {
+                        c.i += 1;
+                    } else {
+                        loop {
+                            out.records.push(record(&mut c)?);
+                            match c.peek()? {
+                                b',' => c.i += 1,
+                                b']' => {
+                                    c.i += 1;
+                                    break;
+                                }
+                                _ => return None,
+                            }
+                        }
+                    }
+                }
+                b"NextShardIterator" => {
+                    if c.peek()? == b'n' {
+                        c.literal(b"null")?;
+                    } else {
+                        out.next_shard_iterator = Some(c.plain_string()?);
+                    }
+                }
+                b"MillisBehindLatest" => out.millis_behind_latest = Some(c.number()?),
+                b"ChildShards" => {
+                    out.has_child_shards = true;
+                    c.skip_value()?;
+                }
+                _ => c.skip_value()?,
+            }
+            if c.peek()? == b',' {
+                c.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    c.eat(b'}')?;
+    c.ws();
+    if c.i != body.len() {
+        return None;
+    }
+    Some(out)
+}
+
+const BAD: u8 = 0xff;
+const fn base64_table() -> [u8; 256] {
+    let mut t = [BAD; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+}
+static BASE64: [u8; 256] = base64_table();
+
+/// Decodes standard base64 (with `=` padding, length a multiple of 4) onto the end of `out`;
+/// false (and `out` as it was) on anything else.
+pub fn decode_base64(src: &[u8], out: &mut Vec<u8>) -> bool {
+    if src.len() % 4 != 0 {
+        return false;
+    }
+    let before = out.len();
+    out.reserve(src.len() / 4 * 3);
+    let full = if src.len() >= 4 && src[src.len() - 1] == b'=' { src.len() - 4 } else { src.len() };
+    for chunk in src[..full].chunks_exact(4) {
+        let (a, b, c, d) = (BASE64[chunk[0] as usize], BASE64[chunk[1] as usize], BASE64[chunk[2] as usize], BASE64[chunk[3] as usize]);
+        if (a | b | c | d) == BAD || (a | b | c | d) > 63 {
+            out.truncate(before);
+            return false;
+        }
+        let n = (a as u32) << 18 | (b as u32) << 12 | (c as u32) << 6 | d as u32;
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    if full < src.len() {
+        let t = &src[full..];
+        let (a, b) = (BASE64[t[0] as usize], BASE64[t[1] as usize]);
+        if a > 63 || b > 63 {
+            out.truncate(before);
+            return false;
+        }
+        if t[2] == b'=' {
+            // xx== : one byte; the unused bits must be zero (canonical, as the service writes).
+            if t[3] != b'=' || b & 0x0f != 0 {
+                out.truncate(before);
+                return false;
+            }
+            out.push((a << 2) | (b >> 4));
+        } else {
+            let c = BASE64[t[2] as usize];
+            if c > 63 || t[3] != b'=' || c & 0x03 != 0 {
+                out.truncate(before);
+                return false;
+            }
+            out.extend_from_slice(&[(a << 2) | (b >> 4), (b << 4) | (c >> 2)]);
+        }
+    }
+    true
+}
+
+/// The decoded length of standard base64 text, checked by the rules of [`decode_base64`]; None
+/// when that would refuse it.
+pub fn base64_decoded_len(src: &[u8]) -> Option<usize> {
+    if src.len() % 4 != 0 {
+        return None;
+    }
+    if src.is_empty() {
+        return Some(0);
+    }
+    let (body, tail) = src.split_at(src.len() - 4);
+    if body.iter().any(|&c| BASE64[c as usize] == BAD) {
+        return None;
+    }
+    let v = |c: u8| BASE64[c as usize];
+    match tail {
+        [a, b, b'=', b'='] if v(*a) != BAD && v(*b) != BAD && v(*b) & 0x0f == 0 => Some(body.len() / 4 * 3 + 1),
+        [a, b, c, b'='] if v(*a) != BAD && v(*b) != BAD && v(*c) != BAD && v(*c) & 0x03 == 0 => Some(body.len() / 4 * 3 + 2),
+        [a, b, c, d] if [*a, *b, *c, *d].iter().all(|&x| v(x) != BAD) => Some(body.len() / 4 * 3 + 3),
+        _ => None,
+    }
+}
+
+/// The first bytes of a KPL aggregate.
+pub const KPL_MAGIC: [u8; 4] = [0xf3, 0x89, 0x9a, 0xc2];
+
+/// What the JS side needs of a response before its records are read (see `scanGetRecords`).
+#[derive(Debug, PartialEq)]
+pub struct Scan {
+    pub body: GetRecordsBody,
+    /// Some record starts with the KPL magic (at least 4 bytes).
+    pub aggregated: bool,
+    /// Decoded bytes of all records' data.
+    pub data_bytes: usize,
+}
+
+/// Parses a response and checks every record's base64; None when the JS parser must read it.
+pub fn scan(body: &[u8]) -> Option<Scan> {
+    let parsed = parse_get_records(body)?;
+    let mut data_bytes = 0;
+    let mut aggregated = false;
+    let mut head = Vec::with_capacity(6);
+    for r in &parsed.records {
+        let text = &body[r.data.clone()];
+        data_bytes += base64_decoded_len(text)?;
+        if !aggregated && text.len() >= 8 {
+            head.clear();
+            let first = &text[..8];
+            // The first 8 characters are whole quads; a padded one decodes shorter.
+            if decode_base64(first, &mut head) && head.len() >= 4 && head[..4] == KPL_MAGIC {
+                aggregated = true;
+            }
+        }
+    }
+    Some(Scan { body: parsed, aggregated, data_bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+            for k in 0..4 {
+                if k <= chunk.len() {
+                    s.push(alphabet[(n >> (18 - 6 * k)) as usize & 63] as char);
+                } else {
+                    s.push('=');
+                }
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn base64_round_trips_every_length_and_refuses_bad_text() {
+        for len in 0..70 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let mut out = vec![9];
+            assert!(decode_base64(b64(&bytes).as_bytes(), &mut out), "len {len}");
+            assert_eq!(&out[1..], &bytes[..]);
+        }
+        for len in 0..70 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(base64_decoded_len(b64(&bytes).as_bytes()), Some(len));
+        }
+        for bad in ["A", "AB=", "A===", "AB*D", "AB=D", "AQ==AAAA", "AR==", "AAB=", "ABC\n", "====", "A=B="] {
+            let mut out = vec![1, 2];
+            assert!(!decode_base64(bad.as_bytes(), &mut out), "{bad}");
+            assert_eq!(out, vec![1, 2]);
+            assert_eq!(base64_decoded_len(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_service_response_is_read_whole() {
+        let body = br#"{"Records":[{"Data":"eyJhIjoxfQ==","PartitionKey":"k\"1","SequenceNumber":"4965","ApproximateArrivalTimestamp":1.764000000123E9,"EncryptionType":"NONE"},
+          {"SequenceNumber":"4966","ApproximateArrivalTimestamp":1764000001,"Data":"","PartitionKey":"x","Extra":{"a":[1,{"b":null}]}}],
+          "NextShardIterator":"AAAA+/=","MillisBehindLatest":12,"ChildShards":[{"ShardId":"s","ParentShards":["p"],"HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"9"}}]} "#;
+        let parsed = parse_get_records(body).expect("parses");
+        assert_eq!(parsed.records.len(), 2);
+        assert_eq!(&body[parsed.records[0].data.clone()], b"eyJhIjoxfQ==");
+        assert_eq!(&body[parsed.records[1].sequence_number.clone()], b"4966");
+        assert_eq!(parsed.records[0].arrival_seconds, Some(1764000000.123));
+        assert_eq!(&body[parsed.next_shard_iterator.clone().unwrap()], b"AAAA+/=");
+        assert_eq!(parsed.millis_behind_latest, Some(12.0));
+        assert!(parsed.has_child_shards);
+        let empty = parse_get_records(br#"{"Records":[],"NextShardIterator":null,"MillisBehindLatest":0}"#).unwrap();
+        assert!(empty.records.is_empty() && empty.next_shard_iterator.is_none());
+    }
+
+    #[test]
+    fn a_scan_sees_kpl_aggregates_and_counts_the_data() {
+        let record = |data: &[u8]| format!(r#"{{"Data":"{}","PartitionKey":"k","SequenceNumber":"1"}}"#, b64(data));
+        let body = format!(r#"{{"Records":[{},{}]}}"#, record(b"{}"), record(b"abcdef"));
+        let s = scan(body.as_bytes()).unwrap();
+        assert_eq!((s.aggregated, s.data_bytes, s.body.records.len()), (false, 8, 2));
+        for magic in [&KPL_MAGIC[..], &[0xf3, 0x89, 0x9a, 0xc2, 1][..], &[0xf3, 0x89, 0x9a, 0xc2, 1, 2, 3, 4, 5][..]] {
+            let body = format!(r#"{{"Records":[{},{}]}}"#, record(b"{}"), record(magic));
+            assert!(scan(body.as_bytes()).unwrap().aggregated, "{magic:?}");
+        }
+        let body = format!(r#"{{"Records":[{}]}}"#, record(&[0xf3, 0x89, 0x9a]));
+        assert!(!scan(body.as_bytes()).unwrap().aggregated);
+        assert_eq!(scan(br#"{"Records":[{"Data":"!!!!","PartitionKey":"k","SequenceNumber":"1"}]}"#), None);
+    }
+
+    #[test]
+    fn anything_unusual_is_left_to_the_js_parser() {
+        for bad in [
+            r#"{"Records":[{"Data":"ab\/cd","PartitionKey":"k","SequenceNumber":"1"}]}"#,
+            r#"{"Records":[{"Data":"abcd","PartitionKey":"k"}]}"#,
+            r#"{"Records":[{"Data":"abcd","SequenceNumber":"1"}]}"#,
+            r#"{"Records":[{"Data":1,"PartitionKey":"k","SequenceNumber":"1"}]}"#,
+            r#"{"Records":[],"Records":[]}"#,
+            r#"{"Records":[]} x"#,
+            r#"{"Records":[}"#,
+            r#"{"Records":[],"X":[1,]}"#,
+            r#"{"Records":[],"X":tru}"#,
+            r#"[]"#,
+            "",
+        ] {
+            assert_eq!(parse_get_records(bad.as_bytes()), None, "{bad}");
+        }
+        let deep = format!(r#"{{"X":{}{},"Records":[]}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_get_records(deep.as_bytes()).is_some());
+    }
+}
