@@ -19,6 +19,7 @@ import type { ProcessorConfig } from './config/types.js';
 import type { EventSchema } from './formats/types.js';
 import type { Sink } from './lifecycle.js';
 import type { Source } from './sources/types.js';
+import type { BodyScanner } from './sources/kinesis/get-records.js';
 
 /** A property's value once parsed by its type. */
 export type TypedValue = string | number | boolean;
@@ -68,6 +69,11 @@ export interface ConnectorContext {
   readonly leases: LeaseTable;
   readonly timings: LeaseTimings;
   readonly shardDiscoveryIntervalMs?: number;
+  /**
+   * Set when the only sink reads Kinesis response bodies natively (formats/native.ts): the Kinesis
+   * source then hands bodies over unparsed.
+   */
+  readonly kinesisBodyScanner?: BodyScanner;
 }
 
 /** A connector's typed configuration: a `kind` naming the connector, and its settings. */

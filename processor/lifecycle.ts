@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../common/log.js';
 import type { DecodedEvent } from './formats/types.js';
+import type { SourceRecord } from './sources/types.js';
 
 /** Where a record came from, for dead letters and logs. */
 export interface SourcePosition {
@@ -87,4 +88,29 @@ export abstract class BaseSink<P = never> implements Sink<P> {
     return 0;
   }
   async close(): Promise<void> {}
+}
+
+/**
+ * A sink that decodes the source's records itself (the native Parquet path of the S3 sink): when
+ * it is the only sink, the pipeline hands it the raw records instead of decoding them into JS
+ * values first.
+ */
+export interface RawRecordSink {
+  /**
+   * Decodes, validates and writes `records` (none carries a source rejection); calls `reject` for
+   * each record it refuses, with the reason (the JS decoder's, or the partition's); resolves with
+   * the number of records written.
+   */
+  writeRaw(records: readonly SourceRecord[], reject: (record: SourceRecord, reason: string) => void): Promise<number>;
+  /**
+   * As `writeRaw`, for the records of a Kinesis GetRecords response body left unparsed
+   * (`SourceBatch.kinesisBody`); `records()` parses them in JS (for the few the sink refuses);
+   * `reject` gets the index of the record in the response.
+   */
+  writeKinesisBody(body: Buffer, records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
+}
+
+/** Whether a sink takes raw records ({@link RawRecordSink}). */
+export function isRawRecordSink(sink: Sink): sink is Sink & RawRecordSink {
+  return typeof (sink as Partial<RawRecordSink>).writeRaw === 'function';
 }

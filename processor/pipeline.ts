@@ -13,7 +13,7 @@ import { describeError } from '../common/errors.js';
 import type { CheckpointCoordinator, CheckpointResult } from './checkpoint/coordinator.js';
 import { SHARD_END, type LeaseItem } from './checkpoint/types.js';
 import type { DecodeResult } from './formats/types.js';
-import type { Sink, SinkRecord } from './lifecycle.js';
+import type { RawRecordSink, Sink, SinkRecord } from './lifecycle.js';
 import type { DeadLetterOutput } from './sinks/dead-letter.js';
 import type { Source, SourceBatch, SourceContext, SourceRecord } from './sources/types.js';
 
@@ -59,6 +59,11 @@ export interface PipelineOptions {
   readonly coordinator: CheckpointCoordinator;
   readonly checkpointIntervalMs: number;
   readonly log: Logger;
+  /**
+   * The only sink, when it decodes raw records itself (the S3 sink's native Parquet path): records
+   * go to it undecoded, and `decode` is not used.
+   */
+  readonly rawSink?: RawRecordSink;
   /** Batches queued between the readers and the pipeline before readers wait. @default 16 */
   readonly maxQueuedBatches?: number;
 }
@@ -217,8 +222,13 @@ export class Pipeline {
   }
 
   async #handle(batch: SourceBatch): Promise<void> {
-    const records = batch.records;
-    if (records.length > 0) {
+    // An unparsed Kinesis body is parsed in JS only if its records are read here.
+    const records = batch.kinesisBody !== undefined && this.#o.rawSink !== undefined ? [] : batch.records;
+    if (batch.kinesisBody !== undefined && this.#o.rawSink !== undefined) {
+      await this.#handleKinesisBody(batch, batch.kinesisBody, this.#o.rawSink);
+    } else if (records.length > 0 && this.#o.rawSink !== undefined) {
+      await this.#handleRaw(records, this.#o.rawSink);
+    } else if (records.length > 0) {
       const decode = this.#o.decode;
       const now = Date.now();
       this.#eventsIn += records.length;
@@ -250,6 +260,39 @@ export class Pipeline {
     this.#positions.set(batch.shard, batch.position);
     // A shard read to its end: checkpoint soon, so its lease can be released and its children start.
     if (batch.position === SHARD_END) this.#checkpointDue = true;
+  }
+
+  /** A batch for a sink that decodes the records itself: only source rejections are handled here. */
+  async #handleRaw(records: readonly SourceRecord[], sink: RawRecordSink): Promise<void> {
+    const now = Date.now();
+    this.#eventsIn += records.length;
+    const reject = (record: SourceRecord, reason: string): void => {
+      this.#eventsRejected += 1;
+      this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
+    };
+    let readable = records;
+    if (records.some((record) => record.rejected !== undefined)) {
+      readable = records.filter((record) => {
+        if (record.rejected === undefined) return true;
+        reject(record, record.rejected);
+        return false;
+      });
+    }
+    this.#eventsValid += await sink.writeRaw(readable, reject);
+    await this.#o.deadLetters.flush();
+  }
+
+  /** An unparsed GetRecords body for a sink that reads it natively; a rejected record is parsed in JS for its origin. */
+  async #handleKinesisBody(batch: SourceBatch, body: NonNullable<SourceBatch['kinesisBody']>, sink: RawRecordSink): Promise<void> {
+    const now = Date.now();
+    this.#eventsIn += body.count;
+    this.#eventsValid += await sink.writeKinesisBody(body.body, () => batch.records, (index, reason) => {
+      const record = batch.records[index];
+      if (record === undefined) throw new Error(`the sink rejected record ${index} of a response of ${body.count}`);
+      this.#eventsRejected += 1;
+      this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
+    });
+    await this.#o.deadLetters.flush();
   }
 
   async #revoke(revocation: Revocation): Promise<void> {

@@ -17,7 +17,8 @@ import type { LeaseStore } from './checkpoint/types.js';
 import type { ProcessorConfig } from './config/types.js';
 import { createSinks, createSource } from './connectors.js';
 import { createDecoder } from './formats/decode.js';
-import type { Sink } from './lifecycle.js';
+import { loadNative } from './formats/native.js';
+import { isRawRecordSink, type Sink } from './lifecycle.js';
 import { startHealthServer } from './health.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import { DeadLetterOutput } from './sinks/dead-letter.js';
@@ -87,6 +88,8 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     ...(config.leaseBalanceIntervalMs !== undefined ? { balanceIntervalMs: config.leaseBalanceIntervalMs } : {}),
     ...options.leaseTimings,
   });
+  // The only sink writes Parquet natively: the Kinesis source hands it response bodies unparsed.
+  const nativeOnly = config.sinks.length === 1 && s3Config?.format === 'parquet' && s3Config.parquetEncoder === 'native' ? loadNative() : undefined;
   const connectorContext = {
     config,
     schema,
@@ -94,6 +97,7 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     jobStartMs,
     leases,
     timings,
+    ...(nativeOnly !== undefined && !(nativeOnly instanceof Error) ? { kinesisBodyScanner: nativeOnly.scanGetRecords } : {}),
     ...(options.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: options.shardDiscoveryIntervalMs } : {}),
   };
   const source = await createSource(connectorContext);
@@ -110,7 +114,10 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
   for (const sink of [...sinks, deadLetters]) {
     await sink.start({ runId: workerId, log: log.child(sink.name), reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason) });
   }
-  const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log });
+  // A sink that decodes the records itself (native Parquet) gets them raw when it is the only one.
+  const only = sinks.length === 1 ? sinks[0] : undefined;
+  const rawSink = only !== undefined && isRawRecordSink(only) ? only : undefined;
+  const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log, ...(rawSink ? { rawSink } : {}) });
   late.pipeline = running;
 
   log.info('starting', {

@@ -58,6 +58,13 @@ export interface PartitionTemplate {
    * paths are kept (then the memo starts over).
    */
   valuesRenderer(indexOf: (name: string) => number, context: PartitionContext): (values: readonly unknown[]) => string;
+  /**
+   * What a path depends on, one level per field the template reads: the field's index and 0 (the
+   * value itself) or the date unit in ms (the finest its date patterns show). Events equal on
+   * every level render the same path (or fail the same way). The memo of `valuesRenderer` and the
+   * native columnar path (formats/native.ts) key partitions by these.
+   */
+  keyLevels(indexOf: (name: string) => number): { readonly index: number; readonly unit: number }[];
 }
 
 /** Paths a {@link PartitionTemplate.valuesRenderer} keeps before it starts over. */
@@ -140,6 +147,7 @@ export function compilePartitionTemplate(template: string, fieldNames?: readonly
     usesJobStart,
     render,
     valuesRenderer: (indexOf, context) => memoisedRenderer(render, slots, indexOf, context),
+    keyLevels: (indexOf) => keyLevels(slots, indexOf),
   };
 }
 
@@ -159,15 +167,11 @@ function slotKey(value: unknown, unit: number): unknown {
 
 type Memo = Map<unknown, unknown>;
 
-function memoisedRenderer(
-  render: PartitionTemplate['render'],
-  slots: readonly Slot[],
-  indexOf: (name: string) => number,
-  context: PartitionContext,
-): (values: readonly unknown[]) => string {
-  const renderValues = (values: readonly unknown[]): string => render((name) => values[indexOf(name)], context);
-  // One level per field; a field used by several parts is keyed by the finest of them (the value
-  // itself, or the smallest date unit: each unit divides the next).
+/**
+ * One level per field; a field used by several parts is keyed by the finest of them (the value
+ * itself, or the smallest date unit: each unit divides the next).
+ */
+function keyLevels(slots: readonly Slot[], indexOf: (name: string) => number): { index: number; unit: number }[] {
   const levels: { index: number; unit: number }[] = [];
   for (const slot of slots) {
     const index = indexOf(slot.field);
@@ -175,6 +179,17 @@ function memoisedRenderer(
     if (level === undefined) levels.push({ index, unit: slot.unit });
     else if (slot.unit === 0 || (level.unit !== 0 && slot.unit < level.unit)) level.unit = slot.unit;
   }
+  return levels;
+}
+
+function memoisedRenderer(
+  render: PartitionTemplate['render'],
+  slots: readonly Slot[],
+  indexOf: (name: string) => number,
+  context: PartitionContext,
+): (values: readonly unknown[]) => string {
+  const renderValues = (values: readonly unknown[]): string => render((name) => values[indexOf(name)], context);
+  const levels = keyLevels(slots, indexOf);
   if (levels.length === 0) return renderValues;
   const last = levels.length - 1;
   let root: Memo = new Map();

@@ -27,6 +27,11 @@ export interface SourceBatch {
   readonly position: string;
   /** How far the partition's reader is behind the tip of the stream, if the service says. */
   readonly millisBehindLatest?: number;
+  /**
+   * A Kinesis GetRecords response body whose records were not parsed in JS (no KPL aggregate in
+   * it): a sink that reads bodies natively takes it whole; `records` parses it when read.
+   */
+  readonly kinesisBody?: { readonly body: Buffer; readonly count: number };
 }
 
 /** Hands a batch to the pipeline; resolves when the pipeline has room for more. */

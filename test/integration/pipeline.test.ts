@@ -17,6 +17,8 @@ import { createPipelineResources, downloadPrefix, getObject, listKeys, startServ
 import { readParquet } from '../support/parquet.js';
 import { s3PipelineFlags, startTestProcessor } from '../support/processor.js';
 import { SAMPLE_CSV, sampleFacts } from '../support/sample.js';
+import { NATIVE_CREATED_BY } from '../../processor/sinks/s3/native-parquet-sink.js';
+import { toJson, tripEvent } from '../unit/formats-factory.js';
 
 const quiet = createLogger('test', { level: 'warn' });
 
@@ -175,6 +177,46 @@ describe('replay -> Kinesis -> processor -> Parquet on S3', () => {
     const ids = new Set(copied.map((text) => /"trip_id":(\d+)/.exec(text)?.[1]));
     assert.equal(ids.size, 300);
     assert.equal(shardsWithData, shards.length);
+  });
+
+  test('native Parquet path: what the addon refuses is judged by the JS decoder; valid events land, bad ones are dead letters, Parquet and JSON sinks agree', async () => {
+    // Given one processor writing Parquet with the addon (the default) and one writing JSON lines, on the same stream
+    const { stream, bucket, table } = await createPipelineResources(services, 1);
+    const parquet = await processorFor(stream, bucket, table);
+    const jsonOut = await processorFor(stream, bucket, table, ['--ParquetConversion', 'false', '--OutputPrefix', 'json/', '--OutputErrorPrefix', 'json-errors/']);
+
+    // When valid events, an event the addon refuses but the JS decoder accepts (an unknown field
+    // nested 20,000 deep), an exact long beyond 2^53 written as a float, and bad records are sent
+    const valid = (id: number, extra = ''): string => toJson(tripEvent(id)).replace(/}$/, `${extra}}`);
+    const records = [
+      valid(1), valid(2, `,"nested":${'['.repeat(20_000)}${']'.repeat(20_000)}`), valid(3).replace('"trip_id":4', '"trip_id":9007199254740993.0'),
+      '{"vendor_id":"two"}', valid(5).replace('"pickup_datetime":"', '"pickup_datetime":"x'), 'not json',
+    ];
+    const put = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: records.map((r, i) => ({ Data: Buffer.from(r), PartitionKey: `k${i}` })) }));
+    assert.equal(put.FailedRecordCount, 0);
+    for (const p of [parquet, jsonOut]) await waitFor('every record read', () => p.stats().eventsIn >= records.length);
+    await parquet.stop();
+    await jsonOut.stop();
+
+    // Then both wrote the three valid events and rejected the three bad ones with the same reasons
+    for (const p of [parquet, jsonOut]) assert.deepEqual([p.stats().eventsValid, p.stats().eventsRejected], [3, 3]);
+    const data = await downloadPrefix(s3, bucket, 'parquet/');
+    cleanup.push(data.dir);
+    const bodies = await Promise.all(data.keys.map((k) => getObject(s3, bucket, k)));
+    assert.ok(bodies.every((b) => Buffer.from(b).includes(NATIVE_CREATED_BY)), 'the Parquet files were written by the addon');
+    const report = await readParquet([join(data.dir, 'parquet')], { values: ['trip_id', 'pickup_location_id'] });
+    const jsonLines = (await Promise.all((await listKeys(s3, bucket, 'json/')).map(async (k) => Buffer.from(await getObject(s3, bucket, k)).toString('utf8'))))
+      .join('').split('\n').filter((l) => l !== '');
+    const jsonIds = jsonLines.map((l) => /"trip_id":"?(\d+)/.exec(l)?.[1]).sort();
+    assert.deepEqual(jsonIds, ['2', '3', '9007199254740993']);
+    assert.deepEqual(report.combined.pyarrow.values?.trip_id?.map(String).sort(), jsonIds);
+    const reasons = async (prefix: string): Promise<string[]> =>
+      (await Promise.all((await listKeys(s3, bucket, prefix)).map(async (k) => Buffer.from(await getObject(s3, bucket, k)).toString('utf8'))))
+        .join('').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { reason: string }).reason).sort();
+    const parquetReasons = await reasons('errors/');
+    assert.deepEqual(parquetReasons, await reasons('json-errors/'));
+    assert.equal(parquetReasons.length, 3);
+    assert.ok(parquetReasons.some((r) => /vendor_id/.test(r)) && parquetReasons.some((r) => /pickup_datetime/.test(r)) && parquetReasons.some((r) => /not JSON/.test(r)), parquetReasons.join('\n'));
   });
 
   test('an event whose partition cannot be rendered becomes a dead letter naming the field, and nothing is lost', async () => {

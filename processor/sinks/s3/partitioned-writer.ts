@@ -31,7 +31,8 @@ export interface PartitionedWriterOptions<T> {
   readonly keyPrefix: string;
   readonly extension: string;
   readonly contentType: string;
-  readonly newBuilder: () => PartBuilder<T>;
+  /** A builder for a new file of `partition`. */
+  readonly newBuilder: (partition: string) => PartBuilder<T>;
   readonly rolloverSizeBytes: number;
   readonly rolloverIntervalMs: number;
   readonly inactivityIntervalMs: number;
@@ -87,7 +88,7 @@ export class PartitionedWriter<T> {
     for (const { partition, item } of items) {
       let file = this.#open.get(partition);
       if (!file) {
-        file = { partition, builder: this.#o.newBuilder(), openedAt: now, lastAppendAt: now };
+        file = { partition, builder: this.#o.newBuilder(partition), openedAt: now, lastAppendAt: now };
         this.#open.set(partition, file);
       }
       file.builder.append(item);

@@ -4,6 +4,7 @@
  * sink and the file format when called).
  */
 import type { PropertySpec } from '../../../common/properties/index.js';
+import { describeError } from '../../../common/errors.js';
 import { parseS3Location, s3OutputPrefixes } from '../../../common/s3/index.js';
 import type { PropertyNameOf, SinkConnector } from '../../connector.js';
 import { PartitionTemplateError } from '../../config/errors.js';
@@ -22,7 +23,7 @@ export interface S3SinkConfig {
   /** The key prefix for dead-letter output: the path of OutputBucket joined with OutputErrorPrefix; '' or ending in '/'. */
   readonly errorPrefix: string;
   readonly format: 'parquet' | 'json';
-  readonly parquetEncoder: 'parquet-wasm' | 'parquetjs-lite';
+  readonly parquetEncoder: 'native' | 'parquet-wasm' | 'parquetjs-lite';
   readonly parquetCompression: 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
   readonly partitionTemplate: string;
   readonly rolloverSizeBytes: number;
@@ -38,9 +39,9 @@ const PROPERTIES = [
     name: 'ParquetEncoder',
     group: 'S3 sink',
     type: 'enum',
-    values: ['parquet-wasm', 'parquetjs-lite'],
-    default: 'parquet-wasm',
-    description: 'The Parquet encoder: parquet-wasm (fastest, the default) or parquetjs-lite.',
+    values: ['native', 'parquet-wasm', 'parquetjs-lite'],
+    default: 'native',
+    description: 'The Parquet encoder: native (the Rust addon: decodes and writes without JS objects; the fastest; parquet-wasm where the addon is not built), parquet-wasm or parquetjs-lite.',
   },
   { name: 'ParquetCompression', group: 'S3 sink', type: 'enum', values: ['SNAPPY', 'GZIP', 'ZSTD', 'UNCOMPRESSED'], default: 'SNAPPY', description: 'Compression codec of the Parquet column chunks.' },
   { name: 'OutputPartitionTemplate', group: 'S3 sink', type: 'string', default: DEFAULT_PARTITION_TEMPLATE, description: 'Hive-style partition path from event fields: {field}, {field:%03d}, {timefield:yyyy|MM|dd|HH}, {job_start}.' },
@@ -82,7 +83,7 @@ export const s3Sink: SinkConnector<S3SinkConfig, Name> = {
       prefix: prefixes.data,
       errorPrefix: prefixes.errors,
       format: values.typed('ParquetConversion') === false ? 'json' : 'parquet',
-      parquetEncoder: (values.str('ParquetEncoder') ?? 'parquet-wasm') as S3SinkConfig['parquetEncoder'],
+      parquetEncoder: (values.str('ParquetEncoder') ?? 'native') as S3SinkConfig['parquetEncoder'],
       parquetCompression: (values.str('ParquetCompression') ?? 'SNAPPY') as S3SinkConfig['parquetCompression'],
       partitionTemplate: values.str('OutputPartitionTemplate') ?? '',
       rolloverSizeBytes: values.num('OutputRolloverSizeMb') * MIB,
@@ -92,9 +93,20 @@ export const s3Sink: SinkConnector<S3SinkConfig, Name> = {
     if (s3.prefix === s3.errorPrefix) values.problem('OutputErrorPrefix', `must differ from the data prefix "${s3.prefix}", or dead letters mix with the data`);
     return s3;
   },
-  async create(config, { schema, jobStartMs }) {
+  async create(config, { schema, jobStartMs, log }) {
+    let parquetEncoder = config.parquetEncoder;
+    if (config.format === 'parquet' && parquetEncoder === 'native') {
+      const [{ loadNative }, { NativeParquetS3Sink }] = await Promise.all([import('../../formats/native.js'), import('./native-parquet-sink.js')]);
+      const native = loadNative();
+      if (!(native instanceof Error)) {
+        log.info('S3 sink: Parquet written by the native addon', { compression: config.parquetCompression });
+        return new NativeParquetS3Sink({ config, schema, native, compression: config.parquetCompression, jobStartMs });
+      }
+      log.warn('S3 sink: the native Parquet addon is not available; writing Parquet with parquet-wasm', { error: describeError(native) });
+      parquetEncoder = 'parquet-wasm';
+    }
     const [{ createFileFormat }, { S3Sink }] = await Promise.all([import('../../formats/index.js'), import('./s3-sink.js')]);
-    const format = await createFileFormat(schema, { format: config.format, parquetEncoder: config.parquetEncoder, compression: config.parquetCompression });
+    const format = await createFileFormat(schema, { format: config.format, parquetEncoder: parquetEncoder === 'native' ? 'parquet-wasm' : parquetEncoder, compression: config.parquetCompression });
     return new S3Sink({ config, schema, format, jobStartMs });
   },
 };

@@ -152,7 +152,50 @@ type Handler = ReturnType<Middleware>;
 type Context = Parameters<Middleware>[1];
 
 const PARSED = Symbol('get-records-parsed');
-type WithParsed = Context & { [PARSED]?: GetRecordsFields };
+type WithParsed = Context & { [PARSED]?: GetRecordsFields | RawGetRecordsFields };
+
+/**
+ * What a native scan of a response body says (formats/native.ts `scanGetRecords`), or null when
+ * the body is not one it takes (then the JS parser reads it).
+ */
+export interface ScannedBody {
+  readonly count: number;
+  readonly lastSequenceNumber?: string | null;
+  readonly nextShardIterator?: string | null;
+  readonly millisBehindLatest?: number | null;
+  /** The response has ChildShards (the end of a closed shard): the JS parser reads it. */
+  readonly hasChildShards: boolean;
+  /** Some record is a KPL aggregate: the JS parser reads it (the source splits aggregates). */
+  readonly aggregated: boolean;
+  /** Bytes of record data (decoded). */
+  readonly dataBytes: number;
+}
+
+/** Scans a response body natively; null when the JS parser must read it. */
+export type BodyScanner = (body: Buffer) => ScannedBody | null;
+
+/** A response whose records were left unparsed: a sink that reads the body natively takes them. */
+export interface RawGetRecordsFields {
+  readonly NextShardIterator?: string;
+  readonly MillisBehindLatest?: number;
+  readonly rawBody: { readonly body: Buffer; readonly count: number; readonly lastSequenceNumber: string | undefined; readonly dataBytes: number };
+}
+
+/** The raw body of a response read by {@link fastGetRecordsCommand} with a scanner, if it was left unparsed. */
+export function rawBodyOf(output: object): RawGetRecordsFields['rawBody'] | undefined {
+  return (output as Partial<RawGetRecordsFields>).rawBody;
+}
+
+/** The fields of a scanned body, or undefined when the JS parser must read it. */
+function scannedFields(bytes: Buffer, scan: BodyScanner): RawGetRecordsFields | undefined {
+  const scanned = scan(bytes);
+  if (scanned === null || scanned.hasChildShards || scanned.aggregated) return undefined;
+  return {
+    ...(typeof scanned.nextShardIterator === 'string' ? { NextShardIterator: scanned.nextShardIterator } : {}),
+    ...(typeof scanned.millisBehindLatest === 'number' ? { MillisBehindLatest: scanned.millisBehindLatest } : {}),
+    rawBody: { body: bytes, count: scanned.count, lastSequenceNumber: typeof scanned.lastSequenceNumber === 'string' ? scanned.lastSequenceNumber : undefined, dataBytes: scanned.dataBytes },
+  };
+}
 
 interface RawResponse {
   statusCode?: number;
@@ -179,14 +222,14 @@ export function bodyText(bytes: Buffer): string {
 
 const EMPTY_OBJECT = new TextEncoder().encode('{}');
 
-const rawBodyMiddleware: Middleware = (next, context) => (async (args: Parameters<Handler>[0]) => {
+const rawBodyMiddleware = (scan: BodyScanner | undefined): Middleware => (next, context) => (async (args: Parameters<Handler>[0]) => {
   const result = await next(args);
   const response = result.response as RawResponse;
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) return result;
   const bytes = await readBody(response.body);
   if (bytes === undefined) return result;
-  const parsed = parseGetRecordsBody(bodyText(bytes));
+  const parsed = (scan === undefined ? undefined : scannedFields(bytes, scan)) ?? parseGetRecordsBody(bodyText(bytes));
   if (parsed === undefined) {
     response.body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } else {
@@ -204,10 +247,14 @@ const mergeMiddleware: Middleware = (next, context) => (async (args: Parameters<
   return { ...result, output: { ...(result.output as object), ...parsed } };
 }) as Handler;
 
-/** A GetRecords command whose 2xx response is parsed by {@link parseGetRecordsBody} (see the file comment). */
-export function fastGetRecordsCommand(input: ConstructorParameters<typeof GetRecordsCommand>[0]): GetRecordsCommand {
+/**
+ * A GetRecords command whose 2xx response is parsed by {@link parseGetRecordsBody} (see the file
+ * comment), or, with `scan`, scanned natively and left unparsed ({@link rawBodyOf}) unless it holds
+ * KPL aggregates or child shards.
+ */
+export function fastGetRecordsCommand(input: ConstructorParameters<typeof GetRecordsCommand>[0], scan?: BodyScanner): GetRecordsCommand {
   const command = new GetRecordsCommand(input);
-  command.middlewareStack.add(rawBodyMiddleware, { step: 'deserialize', priority: 'low', name: 'etlRawGetRecordsBody' });
+  command.middlewareStack.add(rawBodyMiddleware(scan), { step: 'deserialize', priority: 'low', name: 'etlRawGetRecordsBody' });
   command.middlewareStack.add(mergeMiddleware, { step: 'deserialize', priority: 'high', name: 'etlMergeGetRecordsBody' });
   return command;
 }

@@ -34,6 +34,7 @@ import { SourceError } from '../errors.js';
 import { PartitionReaders, type PartitionReader } from '../partition-readers.js';
 import { iteratorFor, startSentinel } from './positions.js';
 import { DEFAULT_SHARD_READ_LIMITS, readShard, type ShardReadLimits } from './shard-reader.js';
+import type { BodyScanner } from './get-records.js';
 
 /** What the Kinesis source needs. */
 export interface KinesisSourceOptions {
@@ -56,6 +57,8 @@ export interface KinesisSourceOptions {
    * instead, keeping only records that arrived at or after the timestamp. @default 10000
    */
   readonly atTimestampProbeMs?: number;
+  /** Scans GetRecords bodies natively and hands them over unparsed (when a sink reads them natively). */
+  readonly scanBody?: BodyScanner;
 }
 
 /** Whether an error is a deadline or an abort (the SDK's names for both). */
@@ -66,7 +69,14 @@ function isTimeout(error: unknown): boolean {
 
 /** Drops the records that arrived before `fromMs` (a TRIM_HORIZON read standing in for AT_TIMESTAMP). */
 function arrivedFrom(emit: EmitBatch, fromMs: number): EmitBatch {
-  return (batch) => emit({ ...batch, records: batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs) });
+  // A new batch of the kept records (not a spread: an unparsed batch's body holds them all).
+  return (batch) =>
+    emit({
+      shard: batch.shard,
+      position: batch.position,
+      records: batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs),
+      ...(batch.millisBehindLatest !== undefined ? { millisBehindLatest: batch.millisBehindLatest } : {}),
+    });
 }
 
 interface Reader extends PartitionReader {
@@ -210,6 +220,7 @@ export class KinesisSource implements Source {
         log,
         limits,
         activeShards: () => this.#readers.size,
+        ...(this.#o.scanBody ? { scanBody: this.#o.scanBody } : {}),
         onLag: (ms) => {
           this.#lag.set(shardId, ms);
           reader.lastProgress = Date.now();

@@ -69,6 +69,7 @@ export const kinesisSource: SourceConnector<KinesisSourceConfig, Name> = {
       leases: context.leases,
       timings: context.timings,
       ...(context.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: context.shardDiscoveryIntervalMs } : {}),
+      ...(context.kinesisBodyScanner ? { scanBody: context.kinesisBodyScanner } : {}),
     });
   },
 };

@@ -15,12 +15,12 @@ import { backoffDelay, retry, sleep } from '../../../common/retry.js';
 import { withDeadline } from '../../../common/deadline.js';
 import { describeError, isRetriable } from '../../../common/errors.js';
 import { SHARD_END } from '../../checkpoint/types.js';
-import type { EmitBatch, SourceRecord } from '../types.js';
+import type { EmitBatch, SourceBatch, SourceRecord } from '../types.js';
 import type { SourcePosition } from '../../lifecycle.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
 import { deaggregate, hasKplMagic } from './kpl.js';
-import { fastGetRecordsCommand } from './get-records.js';
+import { bodyText, fastGetRecordsCommand, parseGetRecordsBody, rawBodyOf, type BodyScanner } from './get-records.js';
 import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
 /** Per-shard read limits. */
@@ -84,6 +84,8 @@ export interface ShardReaderOptions {
   readonly onLag: (millis: number) => void;
   /** How many shards the task reads now (for {@link recordsPerCall}); 1 when not given. */
   readonly activeShards?: () => number;
+  /** Scans response bodies natively, leaving their records unparsed (see {@link SourceBatch.kinesisBody}). */
+  readonly scanBody?: BodyScanner;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -131,6 +133,38 @@ export function toSourceRecords(records: readonly _Record[], streamName: string,
     }
   }
   return batch;
+}
+
+/**
+ * A batch of one GetRecords response left unparsed (see {@link SourceBatch.kinesisBody}): its
+ * records are parsed in JS only when read (the JS decode path, or the dead letters of a native one).
+ */
+class UnparsedBatch implements SourceBatch {
+  readonly shard: string;
+  readonly position: string;
+  readonly millisBehindLatest: number;
+  readonly kinesisBody: { readonly body: Buffer; readonly count: number };
+  readonly #stream: string;
+  #records: SourceRecord[] | undefined;
+
+  constructor(stream: string, shard: string, position: string, millisBehindLatest: number, body: Buffer, count: number) {
+    this.#stream = stream;
+    this.shard = shard;
+    this.position = position;
+    this.millisBehindLatest = millisBehindLatest;
+    this.kinesisBody = { body, count };
+  }
+
+  get records(): readonly SourceRecord[] {
+    if (this.#records === undefined) {
+      const parsed = parseGetRecordsBody(bodyText(this.kinesisBody.body));
+      if (parsed === undefined || (parsed.Records ?? []).length !== this.kinesisBody.count) {
+        throw new SourceError(`a GetRecords response of ${this.#stream}/${this.shard} that the native scan read does not parse in JS (${this.kinesisBody.count} records scanned)`);
+      }
+      this.#records = toSourceRecords(parsed.Records ?? [], this.#stream, this.shard, undefined);
+    }
+    return this.#records;
+  }
 }
 
 /** A record's origin, built without object spreads (once per record); optional fields only when known, in this order. */
@@ -198,7 +232,7 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     let response;
     try {
       const limit = recordsPerCall(options.limits.maxRecordsPerCall, options.activeShards?.() ?? 1, meanRecordBytes);
-      const command = fastGetRecordsCommand({ ShardIterator: iterator, Limit: limit, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) });
+      const command = fastGetRecordsCommand({ ShardIterator: iterator, Limit: limit, ...(options.streamArn ? { StreamARN: options.streamArn } : {}) }, options.scanBody);
       response = await withCallDeadline((abortSignal) => client.send(command, { abortSignal }));
       throttles = 0;
       failures = 0;
@@ -226,9 +260,22 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
       }
       throw new SourceError(`GetRecords failed on ${options.streamName}/${shardId}${failures >= 10 ? ` after ${failures + 1} attempts` : ''}`, { cause: error });
     }
-    const records = response.Records ?? [];
     const lag = response.MillisBehindLatest ?? 0;
     options.onLag(lag);
+    const raw = rawBodyOf(response);
+    if (raw !== undefined) {
+      // Scanned natively, no KPL aggregate in it (so no aggregate to resume inside either).
+      if (raw.count > 0) {
+        meanRecordBytes = raw.dataBytes / raw.count;
+        skip = undefined;
+        lastPosition = raw.lastSequenceNumber ?? lastPosition;
+        await options.emit(new UnparsedBatch(options.streamName, shardId, lastPosition, lag, raw.body, raw.count));
+      }
+      iterator = response.NextShardIterator;
+      if (raw.count === 0 && lag === 0 && iterator !== undefined) await sleep(options.limits.idleIntervalMs, signal);
+      continue;
+    }
+    const records = response.Records ?? [];
     if (records.length > 0) {
       let bytes = 0;
       for (let i = 0; i < records.length; i += 1) bytes += records[i]!.Data?.byteLength ?? 0;
