@@ -201,7 +201,7 @@ async function runOursFile(env: Record<string, string>, input: string, count: nu
     CheckpointInterval: String(checkpointIntervalMs),
     StatusInterval: '1000',
     LeaseDuration: '60000',
-    ParquetEncoder: 'parquet-wasm',
+    ParquetEncoder: 'native',
   });
   const code = await worker.exited;
   const wallSeconds = (performance.now() - started) / 1000;

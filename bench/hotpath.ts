@@ -7,8 +7,12 @@
  * stage and the whole, and events per CPU-second as a ratio to `JSON.parse` of the same texts,
  * measured in the same run.
  *
- * Run: `npx tsx bench/hotpath.ts [--events 200000] [--rounds 5] [--records-per-call 2000] [--chunk N]`
- * (`--chunk`: records decoded and written per sink call; default 1000, as the pipeline does).
+ * Run: `npx tsx bench/hotpath.ts [--events 200000] [--rounds 5] [--records-per-call 2000] [--chunk N]
+ * [--native | --native-body]` (`--chunk`: records decoded and written per sink call; default 1000,
+ * as the pipeline does). `--native`: the S3 sink's native path instead (formats/native.ts: the addon
+ * decodes and builds the columns; the stages 'decode' and 's3 write' become one, 'native write').
+ * `--native-body`: as the processor runs when the S3 sink is its only sink: the addon scans each
+ * response body and reads its records itself ('scan body', 'native write'), no JS parse.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +21,8 @@ import { createLogger } from '../common/log.js';
 import { createDecoder, createFileFormat, loadSchema } from '../processor/formats/index.js';
 import type { SinkRecord } from '../processor/lifecycle.js';
 import { S3Sink } from '../processor/sinks/s3/s3-sink.js';
+import { NativeParquetS3Sink } from '../processor/sinks/s3/native-parquet-sink.js';
+import { loadNative } from '../processor/formats/native.js';
 import { DEFAULT_PARTITION_TEMPLATE } from '../processor/sinks/s3/properties.js';
 import { bodyText, parseGetRecordsBody } from '../processor/sources/kinesis/get-records.js';
 import { toSourceRecords } from '../processor/sources/kinesis/shard-reader.js';
@@ -25,7 +31,7 @@ import { numberFlag } from './args.js';
 import { jsonParseBaseline } from './pipeline.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/nyc-tlc/yellow_tripdata_2018-01_sample.csv', import.meta.url));
-const STAGES = ['body text', 'parse body', 'source records', 'decode', 's3 write'] as const;
+const STAGES = ['scan body', 'body text', 'parse body', 'source records', 'decode', 's3 write', 'native write'] as const;
 
 /** GetRecords response bodies as kinesalite sends them (epoch-second arrival times, 56-digit sequence numbers). */
 function responseBodies(texts: readonly string[], perCall: number): Buffer[] {
@@ -52,6 +58,10 @@ async function main(): Promise<void> {
   const rounds = numberFlag('--rounds') ?? 5;
   const perCall = numberFlag('--records-per-call') ?? 2000;
   const chunk = numberFlag('--chunk') ?? 1000;
+  const nativeBody = process.argv.includes('--native-body');
+  const useNative = nativeBody || process.argv.includes('--native');
+  const native = useNative ? loadNative() : undefined;
+  if (native instanceof Error) throw native;
   const schema = await loadSchema('TripEvent');
   const texts = makeEventTexts(sampleTripEvents(readFileSync(SAMPLE, 'utf8')), events);
   const baseline = jsonParseBaseline(texts);
@@ -65,13 +75,11 @@ async function main(): Promise<void> {
   const best = new Map<string, number>();
   let bestTotal = Number.POSITIVE_INFINITY;
   for (let round = 0; round < rounds; round += 1) {
-    const sink = new S3Sink({
-      config: {
-        kind: 's3', bucket: 'bench', prefix: 'p/', errorPrefix: 'e/', format: 'parquet', parquetEncoder: 'parquet-wasm', parquetCompression: 'SNAPPY',
-        partitionTemplate: DEFAULT_PARTITION_TEMPLATE, rolloverSizeBytes: 2 ** 40, rolloverIntervalMs: 3_600_000, inactivityIntervalMs: 3_600_000,
-      },
-      schema, format, jobStartMs: 0, client,
-    });
+    const config = {
+      kind: 's3', bucket: 'bench', prefix: 'p/', errorPrefix: 'e/', format: 'parquet', parquetEncoder: useNative ? 'native' : 'parquet-wasm', parquetCompression: 'SNAPPY',
+      partitionTemplate: DEFAULT_PARTITION_TEMPLATE, rolloverSizeBytes: 2 ** 40, rolloverIntervalMs: 3_600_000, inactivityIntervalMs: 3_600_000,
+    } as const;
+    const sink = native ? new NativeParquetS3Sink({ config, schema, native, compression: 'SNAPPY', jobStartMs: 0, client }) : new S3Sink({ config, schema, format, jobStartMs: 0, client });
     await sink.start({ runId: 'bench', log, reject: () => { throw new Error('a record was rejected by the sink'); } });
     const spent = new Map<string, number>(STAGES.map((s) => [s, 0]));
     const add = (stage: string, since: number): number => {
@@ -83,6 +91,14 @@ async function main(): Promise<void> {
     const start = cpuMicros();
     for (const body of bodies) {
       let t = cpuMicros();
+      if (nativeBody && native && sink instanceof NativeParquetS3Sink) {
+        const scanned = native.scanGetRecords(body);
+        if (scanned === null || scanned.aggregated) throw new Error('a bench response did not scan');
+        t = add('scan body', t);
+        valid += await sink.writeKinesisBody(body, () => [], (_index, reason) => { throw new Error(reason); });
+        add('native write', t);
+        continue;
+      }
       const text = bodyText(body);
       t = add('body text', t);
       const parsed = parseGetRecordsBody(text);
@@ -90,6 +106,11 @@ async function main(): Promise<void> {
       t = add('parse body', t);
       const records = toSourceRecords(parsed.Records ?? [], 'bench', 'shardId-000000000000', undefined);
       t = add('source records', t);
+      if (sink instanceof NativeParquetS3Sink) {
+        valid += await sink.writeRaw(records, (_record, reason) => { throw new Error(reason); });
+        add('native write', t);
+        continue;
+      }
       for (let from = 0; from < records.length; from += chunk) {
         const out: SinkRecord[] = [];
         for (let i = from; i < Math.min(records.length, from + chunk); i += 1) {
@@ -112,7 +133,8 @@ async function main(): Promise<void> {
   }
   client.destroy();
   console.log('  stage                 µs CPU/event');
-  for (const stage of STAGES) console.log(`  ${stage.padEnd(20)}  ${((best.get(stage) ?? 0) / events).toFixed(3)}`);
+  const shown = nativeBody ? ['scan body', 'native write'] : useNative ? ['body text', 'parse body', 'source records', 'native write'] : ['body text', 'parse body', 'source records', 'decode', 's3 write'];
+  for (const stage of STAGES.filter((s) => shown.includes(s))) console.log(`  ${stage.padEnd(20)}  ${((best.get(stage) ?? 0) / events).toFixed(3)}`);
   const perSecond = events / (bestTotal / 1e6);
   console.log(`  whole (best round)    ${(bestTotal / events).toFixed(3)}   ${Math.round(perSecond)} events/CPU-s = ${(perSecond / baseline).toFixed(3)}× JSON.parse`);
 }

@@ -7,7 +7,7 @@
  * caveat (it waits on kinesalite and s3rver).
  *
  * Run: `npx tsx bench/pipeline.ts [--events 100000] [--shards 2] [--checkpoint-interval MS]
- * [--partition-template T] [--cpu-prof DIR] [--no-read-back] [--repeat R] [--node-args "…"]`, or via
+ * [--partition-template T] [--cpu-prof DIR] [--no-read-back] [--repeat R] [--node-args "…"] [--parquet-encoder native|parquet-wasm|parquetjs-lite]`, or via
  * `npm run bench`. `--repeat R` runs each size R times, alternated, and uses the median CPU per size
  * (a shared machine moves one run's CPU by ±20%); `--node-args` passes flags to the processor's node.
  * `--partition-template all/` writes one file per checkpoint instead of 94: the difference in CPU
@@ -56,8 +56,8 @@ export interface PipelineBenchOptions {
   readonly events?: number;
   /** Shards of the stream. @default 2 */
   readonly shards?: number;
-  /** Parquet encoder to use. @default parquet-wasm */
-  readonly parquetEncoder?: 'parquet-wasm' | 'parquetjs-lite';
+  /** Parquet encoder to use. @default native (the processor's default) */
+  readonly parquetEncoder?: 'native' | 'parquet-wasm' | 'parquetjs-lite';
   /** Checkpoint interval (ms) of the processor. @default 3600000 (longer than the run: only the final checkpoint) */
   readonly checkpointIntervalMs?: number;
   /** OutputPartitionTemplate of the processor (a literal such as `all/` for one file per checkpoint; an empty value means the default). @default the processor's default (94 partitions for these events) */
@@ -216,7 +216,7 @@ export async function runRound(env: Record<string, string>, stream: string, coun
       StatusInterval: '200',
       // One worker, no contention: a long lease keeps a starved local DynamoDB (a loaded machine) from stopping the run.
       LeaseDuration: '60000',
-      ParquetEncoder: options.parquetEncoder ?? 'parquet-wasm',
+      ParquetEncoder: options.parquetEncoder ?? 'native',
       ...(options.partitionTemplate === undefined ? {} : { OutputPartitionTemplate: options.partitionTemplate }),
     },
     nodeArgs,
@@ -351,7 +351,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const t = process.argv.indexOf('--partition-template');
   const partitionTemplate = t === -1 ? undefined : process.argv[t + 1];
   if (t !== -1 && partitionTemplate === undefined) throw new Error('--partition-template needs a template (a literal such as all/ for one partition)');
+  const e = process.argv.indexOf('--parquet-encoder');
+  const parquetEncoder = e === -1 ? undefined : process.argv[e + 1];
+  if (e !== -1 && !['native', 'parquet-wasm', 'parquetjs-lite'].includes(parquetEncoder ?? '')) throw new Error(`--parquet-encoder: expected native, parquet-wasm or parquetjs-lite, got ${JSON.stringify(parquetEncoder)}`);
   await runPipelineBench({
+    ...(parquetEncoder ? { parquetEncoder: parquetEncoder as 'native' | 'parquet-wasm' | 'parquetjs-lite' } : {}),
     ...(events ? { events } : {}),
     ...(shards ? { shards } : {}),
     ...(checkpointIntervalMs ? { checkpointIntervalMs } : {}),
