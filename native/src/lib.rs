@@ -95,8 +95,8 @@ struct Outcome {
     unknown: Vec<u32>,
     unknown_tuple: Vec<u32>,
     tuples: Vec<Vec<TupleValue>>,
-    /// Slot → position in `runs` (pairs).
-    run_of: HashMap<u32, usize>,
+    /// Slot → position + 1 in `runs` (pairs); 0: none yet.
+    run_of: Vec<u32>,
     runs: Vec<i32>,
     new_tuples: TupleMap<u32>,
 }
@@ -201,7 +201,9 @@ impl Columnar {
             let record = parsed.records.get(i as usize).ok_or_else(|| invalid(format!("indices: {i} is not below {}", parsed.records.len())))?;
             data.clear();
             if !kinesis::decode_base64(&body[record.data.clone()], &mut data) {
-                return Err(invalid(format!("ingestKinesis: record {i}'s Data is not base64")));
+                // Not plain base64 (an escape in it, say): the JS parser reads it, the JS decoder judges it.
+                out.refused.push(i);
+                return Ok(());
             }
             this.one(i, &data, out)
         };
@@ -269,12 +271,16 @@ impl Columnar {
             let target = self.slots[slot as usize].get_or_insert_with(|| Slot::new(fields));
             target.push(&self.row).map_err(|e| Error::new(Status::GenericFailure, e))?;
             out.accepted += 1;
-            let next = out.runs.len();
-            let at = *out.run_of.entry(slot).or_insert(next);
-            if at == next {
-                out.runs.extend_from_slice(&[slot as i32, 0]);
+            if out.run_of.len() <= slot as usize {
+                out.run_of.resize(slot as usize + 1, 0);
             }
-            out.runs[at + 1] += 1;
+            let mut at = out.run_of[slot as usize] as usize;
+            if at == 0 {
+                out.runs.extend_from_slice(&[slot as i32, 0]);
+                at = out.runs.len() - 1;
+                out.run_of[slot as usize] = at as u32;
+            }
+            out.runs[at] += 1;
             return Ok(());
         }
         let tuple = match out.new_tuples.get(self.key.as_slice()) {
