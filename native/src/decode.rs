@@ -2,7 +2,7 @@
 //! processor/formats/decode.ts (or less): the record must be UTF-8 and a JSON object, the last
 //! occurrence of a key wins, unknown keys are validated and skipped (without recursion), and each
 //! schema field's value is checked by its type's rules. Values land in a reused [`Row`].
-use std::ops::Range;
+use crate::json::Cursor;
 
 /// A field's type (the schema's names: int, long, double, string, boolean, timestamp-millis).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -131,204 +131,6 @@ impl Row {
     }
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cursor<'a> {
-    #[inline]
-    fn ws(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
-                self.i += 1;
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// A string starting at the opening quote: its content span and whether it has escapes.
-    #[inline]
-    fn string(&mut self) -> Option<(usize, usize, bool)> {
-        if self.b.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        let start = self.i;
-        let mut escaped = false;
-        loop {
-            let c = *self.b.get(self.i)?;
-            match c {
-                b'"' => {
-                    let end = self.i;
-                    self.i += 1;
-                    return Some((start, end, escaped));
-                }
-                b'\\' => {
-                    escaped = true;
-                    let e = *self.b.get(self.i + 1)?;
-                    match e {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
-                        b'u' => {
-                            let hex = self.b.get(self.i + 2..self.i + 6)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return None;
-                            }
-                            self.i += 6;
-                        }
-                        _ => return None,
-                    }
-                }
-                0..=0x1f => return None,
-                _ => self.i += 1,
-            }
-        }
-    }
-
-    /// A number token's span (JSON grammar).
-    #[inline]
-    fn number(&mut self) -> Option<(usize, usize)> {
-        let b = self.b;
-        let start = self.i;
-        let mut i = start;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => i += 1,
-            Some(c) if c.is_ascii_digit() => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        if matches!(b.get(i), Some(b'e') | Some(b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+') | Some(b'-')) {
-                i += 1;
-            }
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        self.i = i;
-        Some((start, i))
-    }
-
-    #[inline]
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        if self.b.get(self.i..self.i + word.len())? == word {
-            self.i += word.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-
-    /// One value, its kind as a token (objects and arrays are skipped whole, without recursion).
-    fn value(&mut self, stack: &mut Vec<u8>) -> Option<Tok> {
-        self.ws();
-        match *self.b.get(self.i)? {
-            b'"' => {
-                let (s, e, escaped) = self.string()?;
-                Some(Tok::Str { start: s as u32, end: e as u32, escaped })
-            }
-            b't' => self.literal(b"true").map(|_| Tok::True),
-            b'f' => self.literal(b"false").map(|_| Tok::False),
-            b'n' => self.literal(b"null").map(|_| Tok::Null),
-            b'{' | b'[' => self.skip_container(stack).map(|_| Tok::Other),
-            _ => {
-                let (s, e) = self.number()?;
-                Some(Tok::Num { start: s as u32, end: e as u32 })
-            }
-        }
-    }
-
-    /// Skips an object or array starting here.
-    fn skip_container(&mut self, stack: &mut Vec<u8>) -> Option<()> {
-        stack.clear();
-        loop {
-            // At the start of a value.
-            self.ws();
-            match *self.b.get(self.i)? {
-                b'{' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b'}') {
-                        self.i += 1;
-                    } else {
-                        stack.push(b'}');
-                        self.string()?;
-                        self.ws();
-                        if self.b.get(self.i) != Some(&b':') {
-                            return None;
-                        }
-                        self.i += 1;
-                        continue;
-                    }
-                }
-                b'[' => {
-                    self.i += 1;
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b']') {
-                        self.i += 1;
-                    } else {
-                        stack.push(b']');
-                        continue;
-                    }
-                }
-                b'"' => {
-                    self.string()?;
-                }
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                _ => {
-                    self.number()?;
-                }
-            }
-            // After a value.
-            loop {
-                let Some(&close) = stack.last() else { return Some(()) };
-                self.ws();
-                let c = *self.b.get(self.i)?;
-                if c == b',' {
-                    self.i += 1;
-                    if close == b'}' {
-                        self.ws();
-                        self.string()?;
-                        self.ws();
-                        if self.b.get(self.i) != Some(&b':') {
-                            return None;
-                        }
-                        self.i += 1;
-                    }
-                    break;
-                } else if c == close {
-                    self.i += 1;
-                    stack.pop();
-                } else {
-                    return None;
-                }
-            }
-        }
-    }
-}
-
 /// Appends the unescaped content of a JSON string (already checked by `Cursor::string`) to `out`;
 /// a lone surrogate becomes U+FFFD, as a JS string holding one is written in UTF-8.
 pub fn unescape(s: &[u8], out: &mut Vec<u8>) {
@@ -422,51 +224,41 @@ pub fn decode(schema: &Schema, record: &[u8], row: &mut Row) -> bool {
 }
 
 fn scan_object(schema: &Schema, record: &[u8], row: &mut Row) -> Option<()> {
-    let mut c = Cursor { b: record, i: 0 };
-    c.ws();
-    if c.b.get(c.i) != Some(&b'{') {
-        return None;
-    }
-    c.i += 1;
-    c.ws();
-    if c.b.get(c.i) == Some(&b'}') {
-        c.i += 1;
-    } else {
-        loop {
-            c.ws();
-            let (ks, ke, escaped) = c.string()?;
-            let field = if escaped {
-                row.key.clear();
-                unescape(&record[ks..ke], &mut row.key);
-                schema.lookup(&row.key)
-            } else {
-                schema.lookup(&record[ks..ke])
-            };
-            c.ws();
-            if c.b.get(c.i) != Some(&b':') {
-                return None;
-            }
-            c.i += 1;
-            let tok = c.value(&mut row.stack)?;
-            if let Some(f) = field {
-                row.toks[f] = tok;
-            }
-            c.ws();
-            match *c.b.get(c.i)? {
-                b',' => c.i += 1,
-                b'}' => {
-                    c.i += 1;
-                    break;
-                }
-                _ => return None,
-            }
+    let mut c = Cursor::new(record);
+    let (toks, key, stack) = (&mut row.toks, &mut row.key, &mut row.stack);
+    c.object(|c, start, end, escaped| {
+        let field = if escaped {
+            key.clear();
+            unescape(&record[start..end], key);
+            schema.lookup(key)
+        } else {
+            schema.lookup(&record[start..end])
+        };
+        let tok = value(c, stack)?;
+        if let Some(f) = field {
+            toks[f] = tok;
+        }
+        Some(())
+    })?;
+    c.at_end().then_some(())
+}
+
+/// One value as a token (objects and arrays are skipped whole).
+fn value(c: &mut Cursor, stack: &mut Vec<u8>) -> Option<Tok> {
+    match c.peek()? {
+        b'"' => {
+            let (start, end, escaped) = c.string()?;
+            Some(Tok::Str { start: start as u32, end: end as u32, escaped })
+        }
+        b't' => c.literal(b"true").map(|_| Tok::True),
+        b'f' => c.literal(b"false").map(|_| Tok::False),
+        b'n' => c.literal(b"null").map(|_| Tok::Null),
+        b'{' | b'[' => c.skip_value(stack).map(|_| Tok::Other),
+        _ => {
+            let (start, end) = c.number()?;
+            Some(Tok::Num { start: start as u32, end: end as u32 })
         }
     }
-    c.ws();
-    if c.i != record.len() {
-        return None;
-    }
-    Some(())
 }
 
 /// A token's value for a field of `kind`: None when refused, Value::Null for null or missing.
@@ -750,11 +542,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// The span of a range, for callers holding `Range<usize>`.
-pub fn span(r: &Range<usize>) -> (u32, u32) {
-    (r.start as u32, r.end as u32)
 }
 
 #[cfg(test)]

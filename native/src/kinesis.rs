@@ -3,6 +3,8 @@
 //! `NextShardIterator`, `MillisBehindLatest` and whether it has `ChildShards`. Anything unusual (a
 //! string with an escape where a span is taken, a field of an unexpected type, broken JSON) makes
 //! the parse return None: the caller then uses the JS parser, which handles (or reports) it.
+use crate::decode::parse_f64;
+use crate::json::Cursor;
 use std::ops::Range;
 
 /// One record of a response: spans into the body.
@@ -24,228 +26,42 @@ pub struct GetRecordsBody {
     pub has_child_shards: bool,
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
+/// A string without escapes: its content span.
+fn plain_string(c: &mut Cursor) -> Option<Range<usize>> {
+    let (start, end, escaped) = c.string()?;
+    (!escaped).then_some(start..end)
 }
 
-impl<'a> Cursor<'a> {
-    #[inline]
-    fn ws(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
-                self.i += 1;
-            } else {
-                break;
-            }
-        }
-    }
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.i).copied()
-    }
-    #[inline]
-    fn eat(&mut self, c: u8) -> Option<()> {
-        if self.peek()? == c {
-            self.i += 1;
-            Some(())
-        } else {
-            None
-        }
-    }
-    /// A string without escapes or control characters: its content span.
-    fn plain_string(&mut self) -> Option<Range<usize>> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let rest = &self.b[start..];
-        let len = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if rest[len] != b'"' {
-            return None;
-        }
-        self.i = start + len + 1;
-        Some(start..start + len)
-    }
-    /// A string holding base64 text: up to the next quote (found with memchr). Not checked here:
-    /// anything but base64 in it (a backslash, a control character) fails the base64 decoding.
-    fn base64_string(&mut self) -> Option<Range<usize>> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let len = memchr::memchr(b'"', &self.b[start..])?;
-        self.i = start + len + 1;
-        Some(start..start + len)
-    }
-    /// Any string (escapes allowed and checked for shape), skipped.
-    fn skip_string(&mut self) -> Option<()> {
-        self.eat(b'"')?;
-        loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
-            match c {
-                b'"' => return Some(()),
-                b'\\' => {
-                    let e = *self.b.get(self.i)?;
-                    self.i += 1;
-                    match e {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                        b'u' => {
-                            let hex = self.b.get(self.i..self.i + 4)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return None;
-                            }
-                            self.i += 4;
-                        }
-                        _ => return None,
-                    }
-                }
-                0..=0x1f => return None,
-                _ => {}
-            }
-        }
-    }
-    fn number(&mut self) -> Option<f64> {
-        self.ws();
-        let start = self.i;
-        let b = self.b;
-        let mut i = start;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => i += 1,
-            Some(c) if c.is_ascii_digit() => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        if matches!(b.get(i), Some(b'e') | Some(b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+') | Some(b'-')) {
-                i += 1;
-            }
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        self.i = i;
-        std::str::from_utf8(&b[start..i]).ok()?.parse::<f64>().ok()
-    }
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.ws();
-        if self.b.get(self.i..self.i + word.len())? == word {
-            self.i += word.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-    /// Skips any JSON value, without recursion.
-    fn skip_value(&mut self) -> Option<()> {
-        let mut stack: Vec<u8> = Vec::new();
-        loop {
-            // A value.
-            match self.peek()? {
-                b'{' => {
-                    self.i += 1;
-                    if self.peek()? == b'}' {
-                        self.i += 1;
-                    } else {
-                        stack.push(b'}');
-                        self.skip_string()?;
-                        self.eat(b':')?;
-                        continue;
-                    }
-                }
-                b'[' => {
-                    self.i += 1;
-                    if self.peek()? == b']' {
-                        self.i += 1;
-                    } else {
-                        stack.push(b']');
-                        continue;
-                    }
-                }
-                b'"' => self.skip_string()?,
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                _ => {
-                    self.number()?;
-                }
-            }
-            // After a value: close containers or go to the next element.
-            loop {
-                let Some(&close) = stack.last() else { return Some(()) };
-                match self.peek()? {
-                    b',' => {
-                        self.i += 1;
-                        if close == b'}' {
-                            self.skip_string()?;
-                            self.eat(b':')?;
-                        }
-                        break;
-                    }
-                    c if c == close => {
-                        self.i += 1;
-                        stack.pop();
-                    }
-                    _ => return None,
-                }
-            }
-        }
-    }
-    /// The key of an object member (escape-free keys only; others are compared as never equal).
-    fn key(&mut self) -> Option<Range<usize>> {
-        let save = self.i;
-        if let Some(k) = self.plain_string() {
-            self.eat(b':')?;
-            return Some(k);
-        }
-        self.i = save;
-        self.skip_string()?;
-        self.eat(b':')?;
-        Some(0..0)
-    }
+/// A string holding base64 text: up to the next quote (found with memchr). Not checked here:
+/// anything but base64 in it (a backslash, a control character) fails the base64 decoding.
+fn base64_string(c: &mut Cursor) -> Option<Range<usize>> {
+    c.eat(b'"')?;
+    let start = c.i;
+    let len = memchr::memchr(b'"', &c.b[start..])?;
+    c.i = start + len + 1;
+    Some(start..start + len)
 }
 
-fn record(c: &mut Cursor) -> Option<KinesisRecord> {
-    c.eat(b'{')?;
+fn number(c: &mut Cursor) -> Option<f64> {
+    let (start, end) = c.number()?;
+    parse_f64(&c.b[start..end])
+}
+
+fn record(c: &mut Cursor, stack: &mut Vec<u8>) -> Option<KinesisRecord> {
     let (mut data, mut seq, mut arrival, mut seen_pk) = (None, None, None, false);
-    if c.peek()? != b'}' {
-        loop {
-            let k = c.key()?;
-            match &c.b[k] {
-                b"Data" => data = Some(c.base64_string()?),
-                b"SequenceNumber" => seq = Some(c.plain_string()?),
-                b"PartitionKey" => {
-                    c.skip_string()?;
-                    seen_pk = true;
-                }
-                b"ApproximateArrivalTimestamp" => arrival = Some(c.number()?),
-                _ => c.skip_value()?,
+    c.object(|c, start, end, escaped| {
+        match if escaped { &b""[..] } else { &c.b[start..end] } {
+            b"Data" => data = Some(base64_string(c)?),
+            b"SequenceNumber" => seq = Some(plain_string(c)?),
+            b"PartitionKey" => {
+                c.string()?;
+                seen_pk = true;
             }
-            if c.peek()? == b',' {
-                c.i += 1;
-            } else {
-                break;
-            }
+            b"ApproximateArrivalTimestamp" => arrival = Some(number(c)?),
+            _ => c.skip_value(stack)?,
         }
-    }
-    c.eat(b'}')?;
+        Some(())
+    })?;
     if !seen_pk {
         return None;
     }
@@ -254,63 +70,32 @@ fn record(c: &mut Cursor) -> Option<KinesisRecord> {
 
 /// Parses a GetRecords response body; None when it is not one this reader takes (see the module doc).
 pub fn parse_get_records(body: &[u8]) -> Option<GetRecordsBody> {
-    let mut c = Cursor { b: body, i: 0 };
+    let mut c = Cursor::new(body);
     let mut out = GetRecordsBody::default();
     let mut seen_records = false;
-    c.eat(b'{')?;
-    if c.peek()? != b'}' {
-        loop {
-            let k = c.key()?;
-            match &c.b[k] {
-                b"Records" => {
-                    if seen_records {
-                        return None;
-                    }
-                    seen_records = true;
-                    c.eat(b'[')?;
-                    if c.peek()? == b']' {
-                        c.i += 1;
-                    } else {
-                        loop {
-                            out.records.push(record(&mut c)?);
-                            match c.peek()? {
-                                b',' => c.i += 1,
-                                b']' => {
-                                    c.i += 1;
-                                    break;
-                                }
-                                _ => return None,
-                            }
-                        }
-                    }
-                }
-                b"NextShardIterator" => {
-                    if c.peek()? == b'n' {
-                        c.literal(b"null")?;
-                    } else {
-                        out.next_shard_iterator = Some(c.plain_string()?);
-                    }
-                }
-                b"MillisBehindLatest" => out.millis_behind_latest = Some(c.number()?),
-                b"ChildShards" => {
-                    out.has_child_shards = true;
-                    c.skip_value()?;
-                }
-                _ => c.skip_value()?,
+    let mut stack = Vec::new();
+    c.object(|c, start, end, escaped| {
+        match if escaped { &b""[..] } else { &c.b[start..end] } {
+            b"Records" if !seen_records => {
+                seen_records = true;
+                c.array(|c| {
+                    out.records.push(record(c, &mut stack)?);
+                    Some(())
+                })?;
             }
-            if c.peek()? == b',' {
-                c.i += 1;
-            } else {
-                break;
+            b"Records" => return None,
+            b"NextShardIterator" if c.peek()? == b'n' => c.literal(b"null")?,
+            b"NextShardIterator" => out.next_shard_iterator = Some(plain_string(c)?),
+            b"MillisBehindLatest" => out.millis_behind_latest = Some(number(c)?),
+            b"ChildShards" => {
+                out.has_child_shards = true;
+                c.skip_value(&mut stack)?;
             }
+            _ => c.skip_value(&mut stack)?,
         }
-    }
-    c.eat(b'}')?;
-    c.ws();
-    if c.i != body.len() {
-        return None;
-    }
-    Some(out)
+        Some(())
+    })?;
+    c.at_end().then_some(out)
 }
 
 const BAD: u8 = 0xff;

@@ -4,6 +4,7 @@
 //! `Columnar.ingestKinesis`).
 pub mod columns;
 pub mod decode;
+pub mod json;
 pub mod kinesis;
 
 use columns::{fixed_width, Slot};

@@ -23,7 +23,7 @@ import { PARQUET_CONTENT_TYPE } from '../../formats/file-format.js';
 import type { EventSchema, EventValue } from '../../formats/types.js';
 import type { RawRecordSink, SinkContext, SinkRecord } from '../../lifecycle.js';
 import type { SourceRecord } from '../../sources/types.js';
-import { createS3Client, PartitionedS3Committer, type S3PendingCommit } from './s3-sink.js';
+import { createS3Client, dataWriterOptions, PartitionedS3Committer, type S3PendingCommit } from './s3-sink.js';
 import type { PartBuilder, PartitionedWriterOptions, PlacedItem } from './partitioned-writer.js';
 
 /** Written into each file's `created_by`. */
@@ -119,23 +119,11 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
   }
 
   protected writerOptions(log: Logger): Omit<PartitionedWriterOptions<number>, 'runId'> {
-    const { config } = this.#o;
-    return {
-      client: this.client,
-      bucket: config.bucket,
-      keyPrefix: config.prefix,
-      extension: '.parquet',
-      contentType: PARQUET_CONTENT_TYPE,
-      newBuilder: (partition) => {
-        const slot = this.#slotOfPath.get(partition);
-        if (slot === undefined) throw new EncodeError(`native Parquet: no slot for partition "${partition}"`);
-        return new NativePart(this.#columnar, slot, partition);
-      },
-      rolloverSizeBytes: config.rolloverSizeBytes,
-      rolloverIntervalMs: config.rolloverIntervalMs,
-      inactivityIntervalMs: config.inactivityIntervalMs,
-      log,
-    };
+    return dataWriterOptions<number>(this.client, this.#o.config, log, { extension: '.parquet', contentType: PARQUET_CONTENT_TYPE }, (partition) => {
+      const slot = this.#slotOfPath.get(partition);
+      if (slot === undefined) throw new EncodeError(`native Parquet: no slot for partition "${partition}"`);
+      return new NativePart(this.#columnar, slot, partition);
+    });
   }
 
   override async start(context: SinkContext): Promise<void> {

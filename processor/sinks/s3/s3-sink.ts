@@ -87,6 +87,28 @@ export abstract class PartitionedS3Committer<T> implements Sink<S3PendingCommit>
   async close(): Promise<void> {}
 }
 
+/** The partitioned writer's options of the S3 sink's data files (the JS and native paths alike). */
+export function dataWriterOptions<T>(
+  client: S3Client,
+  config: S3SinkConfig,
+  log: Logger,
+  file: { readonly extension: string; readonly contentType: string },
+  newBuilder: PartitionedWriterOptions<T>['newBuilder'],
+): Omit<PartitionedWriterOptions<T>, 'runId'> {
+  return {
+    client,
+    bucket: config.bucket,
+    keyPrefix: config.prefix,
+    extension: file.extension,
+    contentType: file.contentType,
+    newBuilder,
+    rolloverSizeBytes: config.rolloverSizeBytes,
+    rolloverIntervalMs: config.rolloverIntervalMs,
+    inactivityIntervalMs: config.inactivityIntervalMs,
+    log,
+  };
+}
+
 /** What the S3 sink needs. */
 export interface S3SinkOptions {
   readonly config: S3SinkConfig;
@@ -120,18 +142,7 @@ export class S3Sink extends PartitionedS3Committer<DecodedEvent> {
 
   protected writerOptions(log: Logger): Omit<PartitionedWriterOptions<DecodedEvent>, 'runId'> {
     const { config, format } = this.#o;
-    return {
-      client: this.client,
-      bucket: config.bucket,
-      keyPrefix: config.prefix,
-      extension: format.extension,
-      contentType: format.contentType,
-      newBuilder: () => format.createEncoder(),
-      rolloverSizeBytes: config.rolloverSizeBytes,
-      rolloverIntervalMs: config.rolloverIntervalMs,
-      inactivityIntervalMs: config.inactivityIntervalMs,
-      log,
-    };
+    return dataWriterOptions(this.client, config, log, format, () => format.createEncoder());
   }
 
   override async start(context: SinkContext): Promise<void> {

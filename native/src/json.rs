@@ -1,0 +1,232 @@
+//! A JSON cursor for the two readers (records in decode.rs, GetRecords bodies in kinesis.rs): the
+//! grammar of `JSON.parse` (RFC 8259), spans into the input instead of a tree, and containers
+//! skipped without recursion (an explicit stack), so no input can exhaust the native stack.
+
+pub struct Cursor<'a> {
+    pub b: &'a [u8],
+    pub i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(b: &'a [u8]) -> Cursor<'a> {
+        Cursor { b, i: 0 }
+    }
+
+    #[inline]
+    pub fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next byte after whitespace.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// Consumes `c` (after whitespace).
+    #[inline]
+    pub fn eat(&mut self, c: u8) -> Option<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Whether only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.ws();
+        self.i == self.b.len()
+    }
+
+    /// A string (after whitespace): its content span and whether it holds an escape.
+    #[inline]
+    pub fn string(&mut self) -> Option<(usize, usize, bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let c = *self.b.get(self.i)?;
+            match c {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Some((start, end, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.b.get(self.i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// A number token's span (after whitespace): `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
+    #[inline]
+    pub fn number(&mut self) -> Option<(usize, usize)> {
+        self.ws();
+        let b = self.b;
+        let start = self.i;
+        let digits = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = start + usize::from(b.get(start) == Some(&b'-'));
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(c) if c.is_ascii_digit() => i = digits(i),
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            let end = digits(i + 1);
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+        }
+        if matches!(b.get(i), Some(b'e') | Some(b'E')) {
+            i += 1 + usize::from(matches!(b.get(i + 1), Some(b'+') | Some(b'-')));
+            let end = digits(i);
+            if end == i {
+                return None;
+            }
+            i = end;
+        }
+        self.i = i;
+        Some((start, i))
+    }
+
+    /// `true`, `false` or `null` (after whitespace).
+    #[inline]
+    pub fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.ws();
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Skips any value (after whitespace), containers whole.
+    pub fn skip_value(&mut self, stack: &mut Vec<u8>) -> Option<()> {
+        stack.clear();
+        loop {
+            // At the start of a value.
+            match self.peek()? {
+                b'{' => {
+                    self.i += 1;
+                    if self.peek()? == b'}' {
+                        self.i += 1;
+                    } else {
+                        stack.push(b'}');
+                        self.string()?;
+                        self.eat(b':')?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                    } else {
+                        stack.push(b']');
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
+            }
+            // After a value: close containers, or go on to the next member or element.
+            loop {
+                let Some(&close) = stack.last() else { return Some(()) };
+                let c = self.peek()?;
+                if c == b',' {
+                    self.i += 1;
+                    if close == b'}' {
+                        self.string()?;
+                        self.eat(b':')?;
+                    }
+                    break;
+                } else if c == close {
+                    self.i += 1;
+                    stack.pop();
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// An object (after whitespace): `member` is called at each member's value with the key's
+    /// span and whether the key holds an escape, and must consume the value.
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, usize, usize, bool) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let (start, end, escaped) = self.string()?;
+            self.eat(b':')?;
+            member(self, start, end, escaped)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array (after whitespace): `element` is called at each element and must consume it.
+    pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
