@@ -43,4 +43,5 @@ COPY --from=native --chown=node:node /native/streaming-etl-native.node ./native/
 USER node
 # The processor takes a final checkpoint on SIGTERM (ECS stop timeout: 120 s).
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/processor/cli.js"]
+# Node options: common/node-flags.ts (why, and what was measured).
+CMD ["node", "--initial-old-space-size=256", "dist/processor/cli.js"]

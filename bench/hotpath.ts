@@ -92,10 +92,10 @@ async function main(): Promise<void> {
     for (const body of bodies) {
       let t = cpuMicros();
       if (nativeBody && native && sink instanceof NativeParquetS3Sink) {
-        const scanned = native.scanGetRecords(body);
+        const scanned = native.scanGetRecords([body]);
         if (scanned === null || scanned.aggregated) throw new Error('a bench response did not scan');
         t = add('scan body', t);
-        valid += await sink.writeKinesisBody(body, () => [], (_index, reason) => { throw new Error(reason); });
+        valid += await sink.writeKinesisBody([body], () => [], (_index, reason) => { throw new Error(reason); });
         add('native write', t);
         continue;
       }

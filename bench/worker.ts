@@ -10,6 +10,7 @@ import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PROCESSOR_NODE_FLAGS } from '../common/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The compiled CLI, as the container image runs it (no TypeScript compilation in the processor's CPU). */
@@ -127,7 +128,7 @@ function splitThreads(pid: number, seen: ReadonlyMap<number, ThreadSample>): Thr
  * `logFile`: every log line of the worker is also written there. Call `buildProcessor` first.
  */
 export function startWorker(env: Record<string, string>, nodeArgs: readonly string[] = [], logFile?: string): Worker {
-  const child = spawn(process.execPath, [...nodeArgs, CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...PROCESSOR_NODE_FLAGS, ...nodeArgs, CLI], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const worker: Worker = { child, tail: [], eventsIn: 0, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   const seen = new Map<number, ThreadSample>();
   const sample = setInterval(() => {

@@ -103,11 +103,11 @@ export interface RawRecordSink {
    */
   writeRaw(records: readonly SourceRecord[], reject: (record: SourceRecord, reason: string) => void): Promise<number>;
   /**
-   * As `writeRaw`, for the records of a Kinesis GetRecords response body left unparsed
-   * (`SourceBatch.kinesisBody`); `records()` parses them in JS (for the few the sink refuses);
+   * As `writeRaw`, for the records of a Kinesis GetRecords response body left unparsed (the
+   * chunks it arrived in: `SourceBatch.kinesisBody`); `records()` parses them in JS (for the few the sink refuses);
    * `reject` gets the index of the record in the response.
    */
-  writeKinesisBody(body: Buffer, records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
+  writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
 }
 
 /** Whether a sink takes raw records ({@link RawRecordSink}). */

@@ -9,7 +9,7 @@ pub mod kinesis;
 
 use columns::{fixed_width, Slot};
 use decode::{Field, Kind, Row, Schema, Value};
-use napi::bindgen_prelude::{Buffer, Either5, Int32Array, Null, Uint32Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either5, Int32Array, Null, Uint32Array, Uint8ArraySlice};
 use napi::bindgen_prelude::BigInt;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -111,6 +111,8 @@ pub struct Columnar {
     row: Row,
     key: Vec<u8>,
     scratch: Vec<u8>,
+    /// The joined chunks of the body being ingested (reused: not memory V8 counts).
+    body: Vec<u8>,
     slots: Vec<Option<Slot>>,
     bound: TupleMap<u32>,
     /// The tuples of the last ingest, by index, for `bind`.
@@ -166,6 +168,7 @@ impl Columnar {
             row,
             key: Vec::new(),
             scratch: Vec::new(),
+            body: Vec::new(),
             slots: Vec::new(),
             bound: TupleMap::default(),
             last_tuples: Vec::new(),
@@ -194,8 +197,16 @@ impl Columnar {
 
     /// As `ingest`, for the records of a Kinesis GetRecords response body.
     #[napi]
-    pub fn ingest_kinesis(&mut self, body: Buffer, indices: Option<Uint32Array>) -> Result<IngestResult> {
-        let parsed = kinesis::parse_get_records(&body).ok_or_else(|| invalid("ingestKinesis: the body is not a GetRecords response this reader takes".into()))?;
+    pub fn ingest_kinesis(&mut self, chunks: Vec<BufferSlice>, indices: Option<Uint32Array>) -> Result<IngestResult> {
+        let mut body = std::mem::take(&mut self.body);
+        join(&chunks, &mut body);
+        let result = self.ingest_body(&body, indices);
+        self.body = body;
+        result
+    }
+
+    fn ingest_body(&mut self, body: &[u8], indices: Option<Uint32Array>) -> Result<IngestResult> {
+        let parsed = kinesis::parse_get_records(body).ok_or_else(|| invalid("ingestKinesis: the body is not a GetRecords response this reader takes".into()))?;
         let mut out = Outcome::default();
         let mut data = std::mem::take(&mut self.scratch);
         let mut each = |this: &mut Self, i: u32, out: &mut Outcome| -> Result<()> {
@@ -366,10 +377,31 @@ impl Columnar {
     }
 }
 
-/// Reads a GetRecords response body's envelope; null when the JS parser must read it.
+/// Joins the chunks a body arrived in, into `out` (cleared first).
+fn join(chunks: &[BufferSlice], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(chunks.iter().map(|c| c.len()).sum());
+    for chunk in chunks {
+        out.extend_from_slice(chunk);
+    }
+}
+
+thread_local! {
+    static SCAN_BODY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads a GetRecords response body's envelope (the chunks it arrived in); null when the JS parser must read it.
 #[napi]
-pub fn scan_get_records(body: Buffer) -> Option<ScanResult> {
-    let scan = kinesis::scan(&body)?;
+pub fn scan_get_records(chunks: Vec<BufferSlice>) -> Option<ScanResult> {
+    SCAN_BODY.with(|cell| {
+        let mut body = cell.borrow_mut();
+        join(&chunks, &mut body);
+        scan_body(&body)
+    })
+}
+
+fn scan_body(body: &[u8]) -> Option<ScanResult> {
+    let scan = kinesis::scan(body)?;
     let text = |r: &std::ops::Range<usize>| String::from_utf8_lossy(&body[r.clone()]).into_owned();
     Some(ScanResult {
         count: scan.body.records.len() as u32,

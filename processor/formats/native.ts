@@ -65,10 +65,11 @@ export interface NativeIngestResult {
 export interface NativeColumnar {
   ingest(records: readonly Uint8Array[], indices?: Uint32Array): NativeIngestResult;
   /**
-   * As `ingest`, for the records of a Kinesis GetRecords response body (their base64 `Data`,
-   * decoded natively); indices count the response's records. Throws when the body does not scan.
+   * As `ingest`, for the records of a Kinesis GetRecords response body, given as the chunks it
+   * arrived in (joined in the addon's memory; their base64 `Data` decoded natively); indices count
+   * the response's records. Throws when the body does not scan.
    */
-  ingestKinesis(body: Buffer, indices?: Uint32Array): NativeIngestResult;
+  ingestKinesis(chunks: readonly Buffer[], indices?: Uint32Array): NativeIngestResult;
   /** Binds a tuple of the last ingest to a slot (created on first use). */
   bind(tuple: number, slot: number): void;
   rows(slot: number): number;

@@ -28,10 +28,11 @@ export interface SourceBatch {
   /** How far the partition's reader is behind the tip of the stream, if the service says. */
   readonly millisBehindLatest?: number;
   /**
-   * A Kinesis GetRecords response body whose records were not parsed in JS (no KPL aggregate in
-   * it): a sink that reads bodies natively takes it whole; `records` parses it when read.
+   * A Kinesis GetRecords response body (the chunks it arrived in) whose records were not parsed
+   * in JS (no KPL aggregate in it): a sink that reads bodies natively takes it whole; `records`
+   * parses it when read.
    */
-  readonly kinesisBody?: { readonly body: Buffer; readonly count: number };
+  readonly kinesisBody?: { readonly chunks: readonly Buffer[]; readonly count: number };
 }
 
 /** Hands a batch to the pipeline; resolves when the pipeline has room for more. */

@@ -284,7 +284,9 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
       Buffer.from('not json'), Buffer.from(''), Buffer.from(toJson(tripEvent(7, { vendor_id: 'x' }))),
     ];
     const body = responseBody(datas);
-    const scanned = native().scanGetRecords(body);
+    // As the body arrives from a socket: in chunks, cut anywhere (inside a record's base64 too).
+    const chunks = [body.subarray(0, 1000), body.subarray(1000, 1001), body.subarray(1001, 70_001), body.subarray(70_001)];
+    const scanned = native().scanGetRecords(chunks);
     const parsed = parseGetRecordsBody(body.toString('latin1'));
     assert.ok(scanned && parsed);
     assert.equal(scanned.count, parsed.Records?.length);
@@ -301,7 +303,7 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
       createdBy: 'test',
     };
     const files: Buffer[][] = [];
-    for (const run of [(c: NativeColumnar, indices?: Uint32Array) => c.ingest(datas, indices), (c: NativeColumnar, indices?: Uint32Array) => c.ingestKinesis(body, indices)]) {
+    for (const run of [(c: NativeColumnar, indices?: Uint32Array) => c.ingest(datas, indices), (c: NativeColumnar, indices?: Uint32Array) => c.ingestKinesis(chunks, indices)]) {
       const columnar = new (native().Columnar)(options);
       const first = run(columnar);
       assert.deepEqual([...first.refused], [300, 301, 302]);
@@ -313,16 +315,16 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
 
     // Aggregated records, child shards and bodies that are not GetRecords responses are left to the JS parser.
     const [aggregated] = aggregate(datas.slice(0, 3).map((data, i) => ({ data, partitionKey: `k${i}` })));
-    assert.equal(native().scanGetRecords(responseBody([datas[0] as Buffer, aggregated!.data]))?.aggregated, true);
-    assert.equal(native().scanGetRecords(responseBody(datas, { ChildShards: [{ ShardId: 's', ParentShards: ['p'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }] }))?.hasChildShards, true);
+    assert.equal(native().scanGetRecords([responseBody([datas[0] as Buffer, aggregated!.data])])?.aggregated, true);
+    assert.equal(native().scanGetRecords([responseBody(datas, { ChildShards: [{ ShardId: 's', ParentShards: ['p'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }] })])?.hasChildShards, true);
     for (const bad of ['', '[]', '{"Records":[{"Data":"ab\\/c","PartitionKey":"k","SequenceNumber":"1"}]}', '{"Records":[{"Data":"abc","PartitionKey":"k","SequenceNumber":"1"}]}']) {
-      assert.equal(native().scanGetRecords(Buffer.from(bad)), null, bad);
+      assert.equal(native().scanGetRecords([Buffer.from(bad)]), null, bad);
     }
-    assert.throws(() => new (native().Columnar)(options).ingestKinesis(Buffer.from('[]')), /GetRecords/);
+    assert.throws(() => new (native().Columnar)(options).ingestKinesis([Buffer.from('[]')]), /GetRecords/);
     // Data that is not plain base64 (here an escaped '/') scans, but its record is refused: the JS parser and decoder judge it.
     const escaped = Buffer.from(responseBody([datas[0] as Buffer, Buffer.from(toJson(tripEvent(1, { padding: '??????' })))]).toString('latin1').replace(/"Data":"([^"]*?)\//, '"Data":"$1\\/'));
     assert.ok(escaped.includes('\\/'), 'the test body has an escaped slash in a Data');
     const columnar = new (native().Columnar)(options);
-    assert.equal(columnar.ingestKinesis(escaped).refused.length, 1);
+    assert.equal(columnar.ingestKinesis([escaped]).refused.length, 1);
   });
 });

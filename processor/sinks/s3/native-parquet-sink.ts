@@ -137,10 +137,10 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
     return this.#write((indices) => this.#columnar.ingest(data, indices), (i) => records[i] as SourceRecord, reject);
   }
 
-  async writeKinesisBody(body: Buffer, records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number> {
+  async writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number> {
     // The records are parsed in JS (`records()`) only if the addon refuses some.
     return this.#write(
-      (indices) => this.#columnar.ingestKinesis(body, indices),
+      (indices) => this.#columnar.ingestKinesis(chunks, indices),
       (i) => i,
       reject,
       (i) => (records()[i] as SourceRecord).data,
