@@ -10,6 +10,7 @@
 import type { Logger } from '../common/log.js';
 import type { DecodedEvent } from './formats/types.js';
 import type { SourceRecord } from './sources/types.js';
+import type { BodyScanner } from './sources/kinesis/get-records.js';
 
 /** Where a record came from, for dead letters and logs. */
 export interface SourcePosition {
@@ -108,6 +109,8 @@ export interface RawRecordSink {
    * `reject` gets the index of the record in the response.
    */
   writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
+  /** How the Kinesis source scans the bodies it hands to `writeKinesisBody`. */
+  readonly scanKinesisBody: BodyScanner;
 }
 
 /** Whether a sink takes raw records ({@link RawRecordSink}). */

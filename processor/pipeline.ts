@@ -222,39 +222,14 @@ export class Pipeline {
   }
 
   async #handle(batch: SourceBatch): Promise<void> {
-    // An unparsed Kinesis body is parsed in JS only if its records are read here.
-    const records = batch.kinesisBody !== undefined && this.#o.rawSink !== undefined ? [] : batch.records;
-    if (batch.kinesisBody !== undefined && this.#o.rawSink !== undefined) {
-      await this.#handleKinesisBody(batch, batch.kinesisBody, this.#o.rawSink);
-    } else if (records.length > 0 && this.#o.rawSink !== undefined) {
-      await this.#handleRaw(records, this.#o.rawSink);
-    } else if (records.length > 0) {
-      const decode = this.#o.decode;
-      const now = Date.now();
-      this.#eventsIn += records.length;
-      // Decoded and written a slice at a time: a slice's decoded events die young, instead of
-      // a whole batch's (up to 10,000) surviving garbage collections until the sinks take them.
-      for (let from = 0; from < records.length; from += WRITE_SLICE) {
-        const to = Math.min(records.length, from + WRITE_SLICE);
-        const valid: SinkRecord[] = [];
-        for (let i = from; i < to; i += 1) {
-          const record = records[i] as SourceRecord;
-          if (record.rejected !== undefined) {
-            this.#eventsRejected += 1;
-            this.#o.deadLetters.add({ reason: record.rejected, origin: record.origin, raw: record.data, rejectedAtMs: now });
-            continue;
-          }
-          const result = decode(record.data);
-          if (result.ok) valid.push({ event: result.event, raw: record.data, origin: record.origin });
-          else {
-            this.#eventsRejected += 1;
-            this.#o.deadLetters.add({ reason: result.reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
-          }
-        }
-        this.#eventsValid += valid.length;
-        for (const sink of this.#o.sinks) await sink.write(valid);
-      }
-      await this.#o.deadLetters.flush();
+    const raw = this.#o.rawSink;
+    if (raw !== undefined && batch.kinesisBody !== undefined) {
+      // An unparsed Kinesis body: parsed in JS only if the sink refuses a record.
+      await this.#handleKinesisBody(batch, batch.kinesisBody, raw);
+    } else {
+      const records = batch.records;
+      if (records.length > 0 && raw !== undefined) await this.#handleRaw(records, raw);
+      else if (records.length > 0) await this.#handleDecoded(records);
     }
     if (!this.#positions.has(batch.shard)) throw new Error(`a batch of ${batch.shard} arrived, whose lease this run does not hold`);
     this.#positions.set(batch.shard, batch.position);
@@ -262,14 +237,43 @@ export class Pipeline {
     if (batch.position === SHARD_END) this.#checkpointDue = true;
   }
 
+  /** Sends a record to the dead letters with the reason. */
+  #deadLetter(record: Pick<SourceRecord, 'data' | 'origin'>, reason: string, now: number): void {
+    this.#eventsRejected += 1;
+    this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
+  }
+
+  /** A batch decoded here, for every sink. */
+  async #handleDecoded(records: readonly SourceRecord[]): Promise<void> {
+    const decode = this.#o.decode;
+    const now = Date.now();
+    this.#eventsIn += records.length;
+    // Decoded and written a slice at a time: a slice's decoded events die young, instead of
+    // a whole batch's (up to 10,000) surviving garbage collections until the sinks take them.
+    for (let from = 0; from < records.length; from += WRITE_SLICE) {
+      const to = Math.min(records.length, from + WRITE_SLICE);
+      const valid: SinkRecord[] = [];
+      for (let i = from; i < to; i += 1) {
+        const record = records[i] as SourceRecord;
+        if (record.rejected !== undefined) {
+          this.#deadLetter(record, record.rejected, now);
+          continue;
+        }
+        const result = decode(record.data);
+        if (result.ok) valid.push({ event: result.event, raw: record.data, origin: record.origin });
+        else this.#deadLetter(record, result.reason, now);
+      }
+      this.#eventsValid += valid.length;
+      for (const sink of this.#o.sinks) await sink.write(valid);
+    }
+    await this.#o.deadLetters.flush();
+  }
+
   /** A batch for a sink that decodes the records itself: only source rejections are handled here. */
   async #handleRaw(records: readonly SourceRecord[], sink: RawRecordSink): Promise<void> {
     const now = Date.now();
     this.#eventsIn += records.length;
-    const reject = (record: SourceRecord, reason: string): void => {
-      this.#eventsRejected += 1;
-      this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
-    };
+    const reject = (record: SourceRecord, reason: string): void => this.#deadLetter(record, reason, now);
     let readable = records;
     if (records.some((record) => record.rejected !== undefined)) {
       readable = records.filter((record) => {
@@ -289,8 +293,7 @@ export class Pipeline {
     this.#eventsValid += await sink.writeKinesisBody(body.chunks, () => batch.records, (index, reason) => {
       const record = batch.records[index];
       if (record === undefined) throw new Error(`the sink rejected record ${index} of a response of ${body.count}`);
-      this.#eventsRejected += 1;
-      this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.data, rejectedAtMs: now });
+      this.#deadLetter(record, reason, now);
     });
     await this.#o.deadLetters.flush();
   }
@@ -308,9 +311,8 @@ export class Pipeline {
 
   /** Records rejected by a sink after decoding (e.g. a partition that cannot be rendered). */
   rejectFromSink(record: SinkRecord, reason: string): void {
-    this.#eventsRejected += 1;
     this.#eventsValid -= 1;
-    this.#o.deadLetters.add({ reason, origin: record.origin, raw: record.raw, rejectedAtMs: Date.now() });
+    this.#deadLetter({ data: record.raw, origin: record.origin }, reason, Date.now());
   }
 
   async #checkpoint(): Promise<void> {

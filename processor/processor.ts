@@ -17,7 +17,6 @@ import type { LeaseStore } from './checkpoint/types.js';
 import type { ProcessorConfig } from './config/types.js';
 import { createSinks, createSource } from './connectors.js';
 import { createDecoder } from './formats/decode.js';
-import { loadNative } from './formats/native.js';
 import { isRawRecordSink, type Sink } from './lifecycle.js';
 import { startHealthServer } from './health.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
@@ -88,8 +87,6 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     ...(config.leaseBalanceIntervalMs !== undefined ? { balanceIntervalMs: config.leaseBalanceIntervalMs } : {}),
     ...options.leaseTimings,
   });
-  // The only sink writes Parquet natively: the Kinesis source hands it response bodies unparsed.
-  const nativeOnly = config.sinks.length === 1 && s3Config?.format === 'parquet' && s3Config.parquetEncoder === 'native' ? loadNative() : undefined;
   const connectorContext = {
     config,
     schema,
@@ -97,11 +94,14 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
     jobStartMs,
     leases,
     timings,
-    ...(nativeOnly !== undefined && !(nativeOnly instanceof Error) ? { kinesisBodyScanner: nativeOnly.scanGetRecords } : {}),
     ...(options.shardDiscoveryIntervalMs ? { shardDiscoveryIntervalMs: options.shardDiscoveryIntervalMs } : {}),
   };
-  const source = await createSource(connectorContext);
   const sinks: Sink[] = await createSinks(connectorContext);
+  // A sink that decodes the records itself (native Parquet) gets them raw when it is the only one,
+  // and the Kinesis source then hands it response bodies unparsed.
+  const only = sinks.length === 1 ? sinks[0] : undefined;
+  const rawSink = only !== undefined && isRawRecordSink(only) ? only : undefined;
+  const source = await createSource({ ...connectorContext, ...(rawSink ? { kinesisBodyScanner: rawSink.scanKinesisBody } : {}) });
   const deadLetters = new DeadLetterOutput({ log: log.child('dead-letter'), ...(s3Config ? { s3: { client: createS3Client(), config: s3Config } } : {}) });
   const coordinator = new CheckpointCoordinator({
     leases,
@@ -114,9 +114,6 @@ export async function startProcessor(config: ProcessorConfig, options: StartProc
   for (const sink of [...sinks, deadLetters]) {
     await sink.start({ runId: workerId, log: log.child(sink.name), reject: (record, reason) => late.pipeline?.rejectFromSink(record, reason) });
   }
-  // A sink that decodes the records itself (native Parquet) gets them raw when it is the only one.
-  const only = sinks.length === 1 ? sinks[0] : undefined;
-  const rawSink = only !== undefined && isRawRecordSink(only) ? only : undefined;
   const running = new Pipeline({ source, decode, sinks, deadLetters, coordinator, checkpointIntervalMs: config.checkpointIntervalMs, log, ...(rawSink ? { rawSink } : {}) });
   late.pipeline = running;
 

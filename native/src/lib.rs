@@ -179,19 +179,7 @@ impl Columnar {
     #[napi]
     pub fn ingest(&mut self, records: Vec<Uint8ArraySlice>, indices: Option<Uint32Array>) -> Result<IngestResult> {
         let mut out = Outcome::default();
-        match indices {
-            Some(indices) => {
-                for &i in indices.iter() {
-                    let record = records.get(i as usize).ok_or_else(|| invalid(format!("indices: {i} is not below {}", records.len())))?;
-                    self.one(i, record, &mut out)?;
-                }
-            }
-            None => {
-                for (i, record) in records.iter().enumerate() {
-                    self.one(i as u32, record, &mut out)?;
-                }
-            }
-        }
+        each_index(indices.as_deref(), records.len(), |i| self.one(i, &records[i as usize], &mut out))?;
         Ok(self.result(out))
     }
 
@@ -200,30 +188,24 @@ impl Columnar {
     pub fn ingest_kinesis(&mut self, chunks: Vec<BufferSlice>, indices: Option<Uint32Array>) -> Result<IngestResult> {
         let mut body = std::mem::take(&mut self.body);
         join(&chunks, &mut body);
-        let result = self.ingest_body(&body, indices);
+        let result = self.ingest_body(&body, indices.as_deref());
         self.body = body;
         result
     }
 
-    fn ingest_body(&mut self, body: &[u8], indices: Option<Uint32Array>) -> Result<IngestResult> {
+    fn ingest_body(&mut self, body: &[u8], indices: Option<&[u32]>) -> Result<IngestResult> {
         let parsed = kinesis::parse_get_records(body).ok_or_else(|| invalid("ingestKinesis: the body is not a GetRecords response this reader takes".into()))?;
         let mut out = Outcome::default();
         let mut data = std::mem::take(&mut self.scratch);
-        let mut each = |this: &mut Self, i: u32, out: &mut Outcome| -> Result<()> {
-            let record = parsed.records.get(i as usize).ok_or_else(|| invalid(format!("indices: {i} is not below {}", parsed.records.len())))?;
+        let result = each_index(indices, parsed.records.len(), |i| {
             data.clear();
-            if !kinesis::decode_base64(&body[record.data.clone()], &mut data) {
+            if !kinesis::decode_base64(&body[parsed.records[i as usize].data.clone()], &mut data) {
                 // Not plain base64 (an escape in it, say): the JS parser reads it, the JS decoder judges it.
                 out.refused.push(i);
                 return Ok(());
             }
-            this.one(i, &data, out)
-        };
-        let result = match indices {
-            Some(indices) => indices.iter().try_for_each(|&i| each(self, i, &mut out)),
-            None => (0..parsed.records.len() as u32).try_for_each(|i| each(self, i, &mut out)),
-        };
-        drop(each);
+            self.one(i, &data, &mut out)
+        });
         self.scratch = data;
         result?;
         Ok(self.result(out))
@@ -374,6 +356,20 @@ impl Columnar {
             tuples: out.tuples,
             runs: Int32Array::new(out.runs),
         }
+    }
+}
+
+/// Calls `f` with every index below `len`, or with those of `indices` in their order (each
+/// checked to be below `len`).
+fn each_index(indices: Option<&[u32]>, len: usize, mut f: impl FnMut(u32) -> Result<()>) -> Result<()> {
+    match indices {
+        Some(indices) => indices.iter().try_for_each(|&i| {
+            if i as usize >= len {
+                return Err(invalid(format!("indices: {i} is not below {len}")));
+            }
+            f(i)
+        }),
+        None => (0..len as u32).try_for_each(f),
     }
 }
 

@@ -23,6 +23,7 @@ import { PARQUET_CONTENT_TYPE } from '../../formats/file-format.js';
 import type { EventSchema, EventValue } from '../../formats/types.js';
 import type { RawRecordSink, SinkContext, SinkRecord } from '../../lifecycle.js';
 import type { SourceRecord } from '../../sources/types.js';
+import type { BodyScanner } from '../../sources/kinesis/get-records.js';
 import { createS3Client, dataWriterOptions, PartitionedS3Committer, type S3PendingCommit } from './s3-sink.js';
 import type { PartBuilder, PartitionedWriterOptions, PlacedItem } from './partitioned-writer.js';
 
@@ -134,7 +135,12 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
 
   async writeRaw(records: readonly SourceRecord[], reject: (record: SourceRecord, reason: string) => void): Promise<number> {
     const data = records.map((r) => r.data);
-    return this.#write((indices) => this.#columnar.ingest(data, indices), (i) => records[i] as SourceRecord, reject);
+    return this.#write((indices) => this.#columnar.ingest(data, indices), (i) => records[i] as SourceRecord, reject, (i) => data[i] as Uint8Array);
+  }
+
+  /** Scans GetRecords bodies for {@link writeKinesisBody} (the addon's). */
+  get scanKinesisBody(): BodyScanner {
+    return this.#o.native.scanGetRecords;
   }
 
   async writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number> {
@@ -156,7 +162,7 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
     ingest: (indices?: Uint32Array) => NativeIngestResult,
     item: (index: number) => R,
     reject: (record: R, reason: string) => void,
-    bytes?: (index: number) => Uint8Array,
+    bytes: (index: number) => Uint8Array,
   ): Promise<number> {
     const runs = new Map<number, number>();
     const first = this.#ingest(ingest, runs, (i, reason) => reject(item(i), reason));
@@ -165,8 +171,7 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
       const accepted: R[] = [];
       const canonical: Uint8Array[] = [];
       for (const i of first.refused) {
-        const data = bytes ? bytes(i) : (item(i) as unknown as SourceRecord).data;
-        const result = this.#decode(data);
+        const result = this.#decode(bytes(i));
         if (!result.ok) reject(item(i), result.reason);
         else {
           accepted.push(item(i));
