@@ -10,7 +10,7 @@
 import type { Logger } from '../common/log.js';
 import type { DecodedEvent } from './formats/types.js';
 import type { SourceRecord } from './sources/types.js';
-import type { BodyScanner } from './sources/kinesis/get-records.js';
+import type { BodyScanner, HeldBody } from './sources/kinesis/get-records.js';
 
 /** Where a record came from, for dead letters and logs. */
 export interface SourcePosition {
@@ -104,11 +104,11 @@ export interface RawRecordSink {
    */
   writeRaw(records: readonly SourceRecord[], reject: (record: SourceRecord, reason: string) => void): Promise<number>;
   /**
-   * As `writeRaw`, for the records of a Kinesis GetRecords response body left unparsed (the
-   * chunks it arrived in: `SourceBatch.kinesisBody`); `records()` parses them in JS (for the few the sink refuses);
-   * `reject` gets the index of the record in the response.
+   * As `writeRaw`, for the records of a Kinesis GetRecords response body left unparsed (held by
+   * the scanner of `scanKinesisBody`: `SourceBatch.kinesisBody`); `records()` parses them in JS
+   * (for the few the sink refuses); `reject` gets the index of the record in the response.
    */
-  writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
+  writeKinesisBody(body: HeldBody, records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number>;
   /** How the Kinesis source scans the bodies it hands to `writeKinesisBody`. */
   readonly scanKinesisBody: BodyScanner;
 }

@@ -290,11 +290,15 @@ export class Pipeline {
   async #handleKinesisBody(batch: SourceBatch, body: NonNullable<SourceBatch['kinesisBody']>, sink: RawRecordSink): Promise<void> {
     const now = Date.now();
     this.#eventsIn += body.count;
-    this.#eventsValid += await sink.writeKinesisBody(body.chunks, () => batch.records, (index, reason) => {
-      const record = batch.records[index];
-      if (record === undefined) throw new Error(`the sink rejected record ${index} of a response of ${body.count}`);
-      this.#deadLetter(record, reason, now);
-    });
+    try {
+      this.#eventsValid += await sink.writeKinesisBody(body.body, () => batch.records, (index, reason) => {
+        const record = batch.records[index];
+        if (record === undefined) throw new Error(`the sink rejected record ${index} of a response of ${body.count}`);
+        this.#deadLetter(record, reason, now);
+      });
+    } finally {
+      body.body.release();
+    }
     await this.#o.deadLetters.flush();
   }
 

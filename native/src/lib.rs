@@ -9,7 +9,7 @@ pub mod kinesis;
 
 use columns::{fixed_width, Slot};
 use decode::{Field, Kind, Row, Schema, Value};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Either5, Int32Array, Null, Uint32Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either5, External, Int32Array, Null, Uint32Array, Uint8ArraySlice};
 use napi::bindgen_prelude::BigInt;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -60,7 +60,7 @@ pub struct IngestResult {
     pub runs: Int32Array,
 }
 
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct ScanResult {
     pub count: u32,
     pub last_sequence_number: Option<String>,
@@ -69,6 +69,28 @@ pub struct ScanResult {
     pub has_child_shards: bool,
     pub aggregated: bool,
     pub data_bytes: f64,
+    /**
+     * The joined body and its records' spans, held for `Columnar.ingestKinesis` (so the body is
+     * neither joined nor parsed twice); absent when there is nothing for it to read (no records,
+     * KPL aggregates, child shards).
+     */
+    pub body: Option<External<HeldBody>>,
+}
+
+/** A scanned GetRecords body: the chunks joined, the records found in it. */
+pub struct HeldBody {
+    body: Vec<u8>,
+    records: Vec<kinesis::KinesisRecord>,
+    released: bool,
+}
+
+impl HeldBody {
+    fn get(&self) -> Result<&Self> {
+        if self.released {
+            return Err(invalid("the scanned body was released".into()));
+        }
+        Ok(self)
+    }
 }
 
 /// A multiply-rotate hasher for the tuple map (keys are a few bytes).
@@ -111,8 +133,6 @@ pub struct Columnar {
     row: Row,
     key: Vec<u8>,
     scratch: Vec<u8>,
-    /// The joined chunks of the body being ingested (reused: not memory V8 counts).
-    body: Vec<u8>,
     slots: Vec<Option<Slot>>,
     bound: TupleMap<u32>,
     /// The tuples of the last ingest, by index, for `bind`.
@@ -168,7 +188,6 @@ impl Columnar {
             row,
             key: Vec::new(),
             scratch: Vec::new(),
-            body: Vec::new(),
             slots: Vec::new(),
             bound: TupleMap::default(),
             last_tuples: Vec::new(),
@@ -183,23 +202,16 @@ impl Columnar {
         Ok(self.result(out))
     }
 
-    /// As `ingest`, for the records of a Kinesis GetRecords response body.
+    /// As `ingest`, for the records of a Kinesis GetRecords response body held by `scanGetRecords`.
     #[napi]
-    pub fn ingest_kinesis(&mut self, chunks: Vec<BufferSlice>, indices: Option<Uint32Array>) -> Result<IngestResult> {
-        let mut body = std::mem::take(&mut self.body);
-        join(&chunks, &mut body);
-        let result = self.ingest_body(&body, indices.as_deref());
-        self.body = body;
-        result
-    }
-
-    fn ingest_body(&mut self, body: &[u8], indices: Option<&[u32]>) -> Result<IngestResult> {
-        let parsed = kinesis::parse_get_records(body).ok_or_else(|| invalid("ingestKinesis: the body is not a GetRecords response this reader takes".into()))?;
+    pub fn ingest_kinesis(&mut self, body: &External<HeldBody>, indices: Option<Uint32Array>) -> Result<IngestResult> {
+        let held = body.get()?;
+        let (body, records) = (&held.body, &held.records);
         let mut out = Outcome::default();
         let mut data = std::mem::take(&mut self.scratch);
-        let result = each_index(indices, parsed.records.len(), |i| {
+        let result = each_index(indices.as_deref(), records.len(), |i| {
             data.clear();
-            if !kinesis::decode_base64(&body[parsed.records[i as usize].data.clone()], &mut data) {
+            if !kinesis::decode_base64(&body[records[i as usize].data.clone()], &mut data) {
                 // Not plain base64 (an escape in it, say): the JS parser reads it, the JS decoder judges it.
                 out.refused.push(i);
                 return Ok(());
@@ -382,24 +394,33 @@ fn join(chunks: &[BufferSlice], out: &mut Vec<u8>) {
     }
 }
 
+/// Released bodies kept for the next scans (a body is megabytes: a fresh one costs page faults).
+const POOLED_BODIES: usize = 8;
+
 thread_local! {
-    static SCAN_BODY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static BODY_POOL: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn pooled(body: Vec<u8>) {
+    BODY_POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOLED_BODIES {
+            pool.push(body);
+        }
+    });
 }
 
 /// Reads a GetRecords response body's envelope (the chunks it arrived in); null when the JS parser must read it.
 #[napi]
 pub fn scan_get_records(chunks: Vec<BufferSlice>) -> Option<ScanResult> {
-    SCAN_BODY.with(|cell| {
-        let mut body = cell.borrow_mut();
-        join(&chunks, &mut body);
-        scan_body(&body)
-    })
-}
-
-fn scan_body(body: &[u8]) -> Option<ScanResult> {
-    let scan = kinesis::scan(body)?;
+    let mut body = BODY_POOL.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+    join(&chunks, &mut body);
+    let Some(scan) = kinesis::scan(&body) else {
+        pooled(body);
+        return None;
+    };
     let text = |r: &std::ops::Range<usize>| String::from_utf8_lossy(&body[r.clone()]).into_owned();
-    Some(ScanResult {
+    let mut result = ScanResult {
         count: scan.body.records.len() as u32,
         last_sequence_number: scan.body.records.last().map(|r| text(&r.sequence_number)),
         next_shard_iterator: scan.body.next_shard_iterator.as_ref().map(text),
@@ -407,5 +428,28 @@ fn scan_body(body: &[u8]) -> Option<ScanResult> {
         has_child_shards: scan.body.has_child_shards,
         aggregated: scan.aggregated,
         data_bytes: scan.data_bytes as f64,
-    })
+        body: None,
+    };
+    if scan.body.records.is_empty() || scan.body.has_child_shards || scan.aggregated {
+        pooled(body);
+    } else {
+        result.body = Some(External::new(HeldBody { body, records: scan.body.records, released: false }));
+    }
+    Some(result)
+}
+
+/// A copy of a held body's bytes (for the JS parser, when a record must be read there).
+#[napi]
+pub fn held_body_bytes(body: &External<HeldBody>) -> Result<Buffer> {
+    Ok(Buffer::from(body.get()?.body.clone()))
+}
+
+/// Frees a held body (its memory goes to the next scans); using it afterwards is an error.
+#[napi]
+pub fn release_held_body(body: &mut External<HeldBody>) {
+    if !body.released {
+        body.released = true;
+        body.records = Vec::new();
+        pooled(std::mem::take(&mut body.body));
+    }
 }

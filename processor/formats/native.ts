@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { EncodeError } from './errors.js';
 import type { ParquetCompression } from './parquet-wasm.js';
 import type { FieldType } from './types.js';
-import type { BodyScanner } from '../sources/kinesis/get-records.js';
+import type { BodyScanner, HeldBody, ScannedBody } from '../sources/kinesis/get-records.js';
 
 /** The environment variable naming the addon file instead of `native/streaming-etl-native.node`. */
 export const NATIVE_ADDON_ENV = 'ETL_NATIVE_ADDON';
@@ -65,11 +65,11 @@ export interface NativeIngestResult {
 export interface NativeColumnar {
   ingest(records: readonly Uint8Array[], indices?: Uint32Array): NativeIngestResult;
   /**
-   * As `ingest`, for the records of a Kinesis GetRecords response body, given as the chunks it
-   * arrived in (joined in the addon's memory; their base64 `Data` decoded natively); indices count
-   * the response's records. Throws when the body does not scan.
+   * As `ingest`, for the records of a Kinesis GetRecords response body held by
+   * {@link NativeModule.scanGetRecords} (their base64 `Data` decoded natively); indices count the
+   * response's records. Throws when the body was released.
    */
-  ingestKinesis(chunks: readonly Buffer[], indices?: Uint32Array): NativeIngestResult;
+  ingestKinesis(body: NativeBodyHandle, indices?: Uint32Array): NativeIngestResult;
   /** Binds a tuple of the last ingest to a slot (created on first use). */
   bind(tuple: number, slot: number): void;
   rows(slot: number): number;
@@ -80,11 +80,60 @@ export interface NativeColumnar {
   reset(): void;
 }
 
+/** A GetRecords body the addon holds (joined, its records found); opaque to JS. */
+export interface NativeBodyHandle {
+  readonly [nativeBodyBrand]: never;
+}
+declare const nativeBodyBrand: unique symbol;
+
+/** What the addon's scan of a GetRecords body says: as {@link ScannedBody}, with the body it holds. */
+export interface NativeScanResult extends Omit<ScannedBody, 'body'> {
+  /** Absent when there is nothing for `ingestKinesis` to read (no records, KPL aggregates, child shards). */
+  readonly body?: NativeBodyHandle | null;
+}
+
 /** The addon's exports. */
 export interface NativeModule {
   readonly Columnar: new (options: NativeColumnarOptions) => NativeColumnar;
-  /** Reads a GetRecords response body's envelope (sources/kinesis/get-records.ts); null when it is not one it takes. */
-  readonly scanGetRecords: BodyScanner;
+  /**
+   * Reads a GetRecords response body's envelope from the chunks it arrived in (joined in the
+   * addon's memory, not where V8 counts it; sources/kinesis/get-records.ts); null when it is not
+   * one it takes.
+   */
+  readonly scanGetRecords: (chunks: readonly Buffer[]) => NativeScanResult | null;
+  /** A copy of a held body's bytes. Throws once it is released. */
+  readonly heldBodyBytes: (body: NativeBodyHandle) => Buffer;
+  /** Frees a held body (its memory goes to the next scans). */
+  readonly releaseHeldBody: (body: NativeBodyHandle) => void;
+}
+
+/** A body the addon holds, as the Kinesis source and the pipeline see it. */
+export class NativeHeldBody implements HeldBody {
+  readonly handle: NativeBodyHandle;
+  readonly #native: NativeModule;
+
+  constructor(native: NativeModule, handle: NativeBodyHandle) {
+    this.#native = native;
+    this.handle = handle;
+  }
+
+  bytes(): Buffer {
+    return this.#native.heldBodyBytes(this.handle);
+  }
+
+  release(): void {
+    this.#native.releaseHeldBody(this.handle);
+  }
+}
+
+/** The Kinesis source's body scanner on the addon: bodies with records are held for `ingestKinesis`. */
+export function nativeBodyScanner(native: NativeModule): BodyScanner {
+  return (chunks) => {
+    const scanned = native.scanGetRecords(chunks);
+    if (scanned === null) return null;
+    const { body, ...fields } = scanned;
+    return body === undefined || body === null ? fields : { ...fields, body: new NativeHeldBody(native, body) };
+  };
 }
 
 /** Where the addon is looked for: `ETL_NATIVE_ADDON`, else `native/streaming-etl-native.node` under the package root. */
@@ -111,7 +160,7 @@ export function loadNative(): NativeModule | EncodeError {
     try {
       if (!existsSync(path)) throw new Error(`${path} does not exist (build it with: bash scripts/build-native.sh)`);
       const module = createRequire(import.meta.url)(path) as Partial<NativeModule>;
-      if (typeof module.Columnar !== 'function' || typeof module.scanGetRecords !== 'function') throw new Error(`${path} has no Columnar class or scanGetRecords function: not this project's addon, or an old build`);
+      if (typeof module.Columnar !== 'function' || typeof module.scanGetRecords !== 'function' || typeof module.releaseHeldBody !== 'function') throw new Error(`${path} has no Columnar class or scanGetRecords or releaseHeldBody function: not this project's addon, or an old build`);
       loaded = { module: module as NativeModule };
     } catch (error) {
       loaded = { error: new EncodeError(`the native Parquet addon cannot be loaded: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) };

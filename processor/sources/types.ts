@@ -8,6 +8,7 @@
  */
 import type { LeaseItem } from '../checkpoint/types.js';
 import type { SourcePosition } from '../lifecycle.js';
+import type { HeldBody } from './kinesis/get-records.js';
 
 /** One raw record from a partition. */
 export interface SourceRecord {
@@ -28,11 +29,11 @@ export interface SourceBatch {
   /** How far the partition's reader is behind the tip of the stream, if the service says. */
   readonly millisBehindLatest?: number;
   /**
-   * A Kinesis GetRecords response body (the chunks it arrived in) whose records were not parsed
-   * in JS (no KPL aggregate in it): a sink that reads bodies natively takes it whole; `records`
-   * parses it when read.
+   * A Kinesis GetRecords response body held by the source's body scanner, whose records were not
+   * parsed in JS (no KPL aggregate in it): a sink that reads bodies natively takes it whole;
+   * `records` parses it when read. The pipeline releases it once the batch is handled.
    */
-  readonly kinesisBody?: { readonly chunks: readonly Buffer[]; readonly count: number };
+  readonly kinesisBody?: { readonly body: HeldBody; readonly count: number };
 }
 
 /** Hands a batch to the pipeline; resolves when the pipeline has room for more. */

@@ -295,6 +295,9 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
     assert.equal(scanned.millisBehindLatest, 7);
     assert.equal(scanned.dataBytes, datas.reduce((sum, d) => sum + d.byteLength, 0));
     assert.deepEqual([scanned.aggregated, scanned.hasChildShards], [false, false]);
+    const held = scanned.body;
+    assert.ok(held, 'a body with records is held');
+    assert.ok(native().heldBodyBytes(held).equals(body), 'the held body is the chunks joined');
 
     const options = {
       fields: schema.fields.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable === true })),
@@ -303,7 +306,7 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
       createdBy: 'test',
     };
     const files: Buffer[][] = [];
-    for (const run of [(c: NativeColumnar, indices?: Uint32Array) => c.ingest(datas, indices), (c: NativeColumnar, indices?: Uint32Array) => c.ingestKinesis(chunks, indices)]) {
+    for (const run of [(c: NativeColumnar, indices?: Uint32Array) => c.ingest(datas, indices), (c: NativeColumnar, indices?: Uint32Array) => c.ingestKinesis(held, indices)]) {
       const columnar = new (native().Columnar)(options);
       const first = run(columnar);
       assert.deepEqual([...first.refused], [300, 301, 302]);
@@ -312,19 +315,43 @@ describe('native columnar addon: the same verdicts and values as the JS decoder'
       files.push(first.tuples.map((_, t) => columnar.finish(t)));
     }
     assert.deepEqual(files[0]?.map((f) => readRows(f, schema)), files[1]?.map((f) => readRows(f, schema)));
+    native().releaseHeldBody(held);
+    native().releaseHeldBody(held);
+    assert.throws(() => new (native().Columnar)(options).ingestKinesis(held), /released/);
+    assert.throws(() => native().heldBodyBytes(held), /released/);
+    assert.throws(() => new (native().Columnar)(options).ingestKinesis({} as never), /external/i);
+
+    // Released bodies are reused by later scans; a body still held is not touched by them.
+    const other = responseBody(datas.slice(0, 5));
+    const a = native().scanGetRecords([other])?.body;
+    const b = native().scanGetRecords([body])?.body;
+    assert.ok(a && b);
+    native().releaseHeldBody(a);
+    const c = native().scanGetRecords([responseBody(datas.slice(5, 9))])?.body;
+    assert.ok(c);
+    assert.ok(native().heldBodyBytes(b).equals(body));
+    assert.equal(new (native().Columnar)(options).ingestKinesis(b).refused.length, 3);
+    for (const h of [b, c]) native().releaseHeldBody(h);
 
     // Aggregated records, child shards and bodies that are not GetRecords responses are left to the JS parser.
     const [aggregated] = aggregate(datas.slice(0, 3).map((data, i) => ({ data, partitionKey: `k${i}` })));
-    assert.equal(native().scanGetRecords([responseBody([datas[0] as Buffer, aggregated!.data])])?.aggregated, true);
-    assert.equal(native().scanGetRecords([responseBody(datas, { ChildShards: [{ ShardId: 's', ParentShards: ['p'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }] })])?.hasChildShards, true);
+    // Nothing is held for them, nor for a body without records.
+    const withAggregate = native().scanGetRecords([responseBody([datas[0] as Buffer, aggregated!.data])]);
+    assert.deepEqual([withAggregate?.aggregated, withAggregate?.body ?? undefined], [true, undefined]);
+    const withChildren = native().scanGetRecords([responseBody(datas, { ChildShards: [{ ShardId: 's', ParentShards: ['p'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }] })]);
+    assert.deepEqual([withChildren?.hasChildShards, withChildren?.body ?? undefined], [true, undefined]);
+    const empty = native().scanGetRecords([responseBody([])]);
+    assert.deepEqual([empty?.count, empty?.body ?? undefined], [0, undefined]);
     for (const bad of ['', '[]', '{"Records":[{"Data":"ab\\/c","PartitionKey":"k","SequenceNumber":"1"}]}', '{"Records":[{"Data":"abc","PartitionKey":"k","SequenceNumber":"1"}]}']) {
       assert.equal(native().scanGetRecords([Buffer.from(bad)]), null, bad);
     }
-    assert.throws(() => new (native().Columnar)(options).ingestKinesis([Buffer.from('[]')]), /GetRecords/);
-    // Data that is not plain base64 (here an escaped '/') scans, but its record is refused: the JS parser and decoder judge it.
-    const escaped = Buffer.from(responseBody([datas[0] as Buffer, Buffer.from(toJson(tripEvent(1, { padding: '??????' })))]).toString('latin1').replace(/"Data":"([^"]*?)\//, '"Data":"$1\\/'));
+    // Data that is not plain base64 (here an escaped '/' in place of a character: the length still
+    // a multiple of 4) scans, but its record is refused: the JS parser and decoder judge it.
+    const escaped = Buffer.from(responseBody([datas[0] as Buffer, Buffer.from(toJson(tripEvent(1, { padding: '??????' })))]).toString('latin1').replace(/"Data":"([^"]*?).\//, '"Data":"$1\\/'));
     assert.ok(escaped.includes('\\/'), 'the test body has an escaped slash in a Data');
     const columnar = new (native().Columnar)(options);
-    assert.equal(columnar.ingestKinesis([escaped]).refused.length, 1);
+    const heldEscaped = native().scanGetRecords([escaped])?.body;
+    assert.ok(heldEscaped);
+    assert.equal(columnar.ingestKinesis(heldEscaped).refused.length, 1);
   });
 });

@@ -17,13 +17,13 @@ import type { S3SinkConfig } from '../../config/types.js';
 import { compilePartitionTemplate } from '../../config/partition-template.js';
 import { createDecoder, type Decoder } from '../../formats/decode.js';
 import { EncodeError } from '../../formats/errors.js';
-import type { NativeColumnar, NativeIngestResult, NativeKeyValue, NativeModule } from '../../formats/native.js';
+import { NativeHeldBody, nativeBodyScanner, type NativeColumnar, type NativeIngestResult, type NativeKeyValue, type NativeModule } from '../../formats/native.js';
 import type { ParquetCompression } from '../../formats/parquet-wasm.js';
 import { PARQUET_CONTENT_TYPE } from '../../formats/file-format.js';
 import type { EventSchema, EventValue } from '../../formats/types.js';
 import type { RawRecordSink, SinkContext, SinkRecord } from '../../lifecycle.js';
 import type { SourceRecord } from '../../sources/types.js';
-import type { BodyScanner } from '../../sources/kinesis/get-records.js';
+import type { BodyScanner, HeldBody } from '../../sources/kinesis/get-records.js';
 import { createS3Client, dataWriterOptions, PartitionedS3Committer, type S3PendingCommit } from './s3-sink.js';
 import type { PartBuilder, PartitionedWriterOptions, PlacedItem } from './partitioned-writer.js';
 
@@ -138,15 +138,16 @@ export class NativeParquetS3Sink extends PartitionedS3Committer<number> implemen
     return this.#write((indices) => this.#columnar.ingest(data, indices), (i) => records[i] as SourceRecord, reject, (i) => data[i] as Uint8Array);
   }
 
-  /** Scans GetRecords bodies for {@link writeKinesisBody} (the addon's). */
+  /** Scans GetRecords bodies for {@link writeKinesisBody} (the addon's, which holds them). */
   get scanKinesisBody(): BodyScanner {
-    return this.#o.native.scanGetRecords;
+    return nativeBodyScanner(this.#o.native);
   }
 
-  async writeKinesisBody(chunks: readonly Buffer[], records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number> {
+  async writeKinesisBody(body: HeldBody, records: () => readonly SourceRecord[], reject: (index: number, reason: string) => void): Promise<number> {
+    if (!(body instanceof NativeHeldBody)) throw new EncodeError('native Parquet: a Kinesis body not scanned by the addon (scanKinesisBody)');
     // The records are parsed in JS (`records()`) only if the addon refuses some.
     return this.#write(
-      (indices) => this.#columnar.ingestKinesis(chunks, indices),
+      (indices) => this.#columnar.ingestKinesis(body.handle, indices),
       (i) => i,
       reject,
       (i) => (records()[i] as SourceRecord).data,

@@ -23,6 +23,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { GetRecordsCommand, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
+import { SourceError } from '../errors.js';
 
 /** The fields of a GetRecords response that the reader uses. */
 export type GetRecordsFields = Pick<GetRecordsCommandOutput, 'Records' | 'NextShardIterator' | 'MillisBehindLatest' | 'ChildShards'>;
@@ -169,12 +170,25 @@ export interface ScannedBody {
   readonly aggregated: boolean;
   /** Bytes of record data (decoded). */
   readonly dataBytes: number;
+  /** The body, held by the scanner for the sink that reads it natively; absent when it has no records. */
+  readonly body?: HeldBody;
+}
+
+/**
+ * A scanned response body the scanner holds (joined once, its records found) until the sink has
+ * read it: neither joined nor parsed again. Whoever handles its batch releases it.
+ */
+export interface HeldBody {
+  /** A copy of the body's bytes, for the JS parser (the few records a sink refuses). Throws once released. */
+  bytes(): Buffer;
+  /** Frees the body; reading it afterwards throws. */
+  release(): void;
 }
 
 /**
  * Scans a response body natively (given as the chunks it arrived in: the addon joins them in its
- * own memory, so no joined copy is allocated where V8 counts it; see {@link readChunks}); null when
- * the JS parser must read it.
+ * own memory, so no joined copy is allocated where V8 counts it; see {@link readChunks}) and holds
+ * it when it has records; null when the JS parser must read it.
  */
 export type BodyScanner = (chunks: readonly Buffer[]) => ScannedBody | null;
 
@@ -182,7 +196,7 @@ export type BodyScanner = (chunks: readonly Buffer[]) => ScannedBody | null;
 export interface RawGetRecordsFields {
   readonly NextShardIterator?: string;
   readonly MillisBehindLatest?: number;
-  readonly rawBody: { readonly chunks: readonly Buffer[]; readonly count: number; readonly lastSequenceNumber: string | undefined; readonly dataBytes: number };
+  readonly rawBody: { readonly body: HeldBody | undefined; readonly count: number; readonly lastSequenceNumber: string | undefined; readonly dataBytes: number };
 }
 
 /** The raw body of a response read by {@link fastGetRecordsCommand} with a scanner, if it was left unparsed. */
@@ -193,11 +207,16 @@ export function rawBodyOf(output: object): RawGetRecordsFields['rawBody'] | unde
 /** The fields of a scanned body, or undefined when the JS parser must read it. */
 function scannedFields(chunks: readonly Buffer[], scan: BodyScanner): RawGetRecordsFields | undefined {
   const scanned = scan(chunks);
-  if (scanned === null || scanned.hasChildShards || scanned.aggregated) return undefined;
+  if (scanned === null) return undefined;
+  if (scanned.hasChildShards || scanned.aggregated) {
+    scanned.body?.release();
+    return undefined;
+  }
+  if (scanned.count > 0 && scanned.body === undefined) throw new SourceError(`the body scanner read ${scanned.count} records but holds no body`);
   return {
     ...(typeof scanned.nextShardIterator === 'string' ? { NextShardIterator: scanned.nextShardIterator } : {}),
     ...(typeof scanned.millisBehindLatest === 'number' ? { MillisBehindLatest: scanned.millisBehindLatest } : {}),
-    rawBody: { chunks, count: scanned.count, lastSequenceNumber: typeof scanned.lastSequenceNumber === 'string' ? scanned.lastSequenceNumber : undefined, dataBytes: scanned.dataBytes },
+    rawBody: { body: scanned.body, count: scanned.count, lastSequenceNumber: typeof scanned.lastSequenceNumber === 'string' ? scanned.lastSequenceNumber : undefined, dataBytes: scanned.dataBytes },
   };
 }
 

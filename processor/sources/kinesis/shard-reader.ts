@@ -20,7 +20,7 @@ import type { SourcePosition } from '../../lifecycle.js';
 import { SourceError } from '../errors.js';
 import { iteratorFor } from './positions.js';
 import { deaggregate, hasKplMagic } from './kpl.js';
-import { bodyText, fastGetRecordsCommand, joinChunks, parseGetRecordsBody, rawBodyOf, type BodyScanner } from './get-records.js';
+import { bodyText, fastGetRecordsCommand, parseGetRecordsBody, rawBodyOf, type BodyScanner, type HeldBody } from './get-records.js';
 import { isUserRecordPosition, parseUserRecordPosition } from './kpl-position.js';
 
 /** Per-shard read limits. */
@@ -143,21 +143,21 @@ class UnparsedBatch implements SourceBatch {
   readonly shard: string;
   readonly position: string;
   readonly millisBehindLatest: number;
-  readonly kinesisBody: { readonly chunks: readonly Buffer[]; readonly count: number };
+  readonly kinesisBody: { readonly body: HeldBody; readonly count: number };
   readonly #stream: string;
   #records: SourceRecord[] | undefined;
 
-  constructor(stream: string, shard: string, position: string, millisBehindLatest: number, chunks: readonly Buffer[], count: number) {
+  constructor(stream: string, shard: string, position: string, millisBehindLatest: number, body: HeldBody, count: number) {
     this.#stream = stream;
     this.shard = shard;
     this.position = position;
     this.millisBehindLatest = millisBehindLatest;
-    this.kinesisBody = { chunks, count };
+    this.kinesisBody = { body, count };
   }
 
   get records(): readonly SourceRecord[] {
     if (this.#records === undefined) {
-      const parsed = parseGetRecordsBody(bodyText(joinChunks(this.kinesisBody.chunks)));
+      const parsed = parseGetRecordsBody(bodyText(this.kinesisBody.body.bytes()));
       if (parsed === undefined || (parsed.Records ?? []).length !== this.kinesisBody.count) {
         throw new SourceError(`a GetRecords response of ${this.#stream}/${this.shard} that the native scan read does not parse in JS (${this.kinesisBody.count} records scanned)`);
       }
@@ -265,11 +265,11 @@ export async function readShard(options: ShardReaderOptions): Promise<'ended' | 
     const raw = rawBodyOf(response);
     if (raw !== undefined) {
       // Scanned natively, no KPL aggregate in it (so no aggregate to resume inside either).
-      if (raw.count > 0) {
+      if (raw.count > 0 && raw.body !== undefined) {
         meanRecordBytes = raw.dataBytes / raw.count;
         skip = undefined;
         lastPosition = raw.lastSequenceNumber ?? lastPosition;
-        await options.emit(new UnparsedBatch(options.streamName, shardId, lastPosition, lag, raw.chunks, raw.count));
+        await options.emit(new UnparsedBatch(options.streamName, shardId, lastPosition, lag, raw.body, raw.count));
       }
       iterator = response.NextShardIterator;
       if (raw.count === 0 && lag === 0 && iterator !== undefined) await sleep(options.limits.idleIntervalMs, signal);
