@@ -181,7 +181,7 @@ export interface ScannedBody {
 export interface HeldBody {
   /** A copy of the body's bytes, for the JS parser (the few records a sink refuses). Throws once released. */
   bytes(): Buffer;
-  /** Frees the body; reading it afterwards throws. */
+  /** Frees the body; reading it afterwards throws. One never released is freed when its handle is collected. */
   release(): void;
 }
 

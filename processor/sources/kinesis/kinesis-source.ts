@@ -69,14 +69,18 @@ function isTimeout(error: unknown): boolean {
 
 /** Drops the records that arrived before `fromMs` (a TRIM_HORIZON read standing in for AT_TIMESTAMP). */
 function arrivedFrom(emit: EmitBatch, fromMs: number): EmitBatch {
-  // A new batch of the kept records (not a spread: an unparsed batch's body holds them all).
-  return (batch) =>
-    emit({
+  // A new batch of the kept records (not a spread: an unparsed batch's body holds them all; it is
+  // released once they are parsed).
+  return (batch) => {
+    const records = batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs);
+    batch.kinesisBody?.body.release();
+    return emit({
       shard: batch.shard,
       position: batch.position,
-      records: batch.records.filter((r) => r.origin.arrivalTimeMs === undefined || r.origin.arrivalTimeMs >= fromMs),
+      records,
       ...(batch.millisBehindLatest !== undefined ? { millisBehindLatest: batch.millisBehindLatest } : {}),
     });
+  };
 }
 
 interface Reader extends PartitionReader {
