@@ -215,38 +215,31 @@ impl<'a> Cursor<'a> {
     /// An object (after whitespace): `member` is called at each member's value with the key's
     /// span and whether the key holds an escape, and must consume the value.
     pub fn object(&mut self, mut member: impl FnMut(&mut Self, usize, usize, bool) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let (start, end, escaped) = self.string()?;
-            self.eat(b':')?;
-            member(self, start, end, escaped)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.sequence(b'{', b'}', |c| {
+            let (start, end, escaped) = c.string()?;
+            c.eat(b':')?;
+            member(c, start, end, escaped)
+        })
     }
 
     /// An array (after whitespace): `element` is called at each element and must consume it.
-    pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    pub fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, items separated by commas (`item` consumes one), `close`; or `open` `close`.
+    #[inline]
+    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b']' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
